@@ -1,0 +1,319 @@
+"""What a customer's message says, read offline: language, insults, anger, threats, facts, topic.
+
+``analyze_message`` is pure and fast (no network, no model); every later step (prompts, the offline
+composer, the tone rules) reads its ``Analysis``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from .constants import DEFAULT_LANGUAGE
+from .language import detect_language
+from .lexicons import Match, load_lexicon, load_words
+from .tokens import Token, fold_text, tokenize
+
+THREAT_KINDS = ("legal", "review", "churn", "violence", "self_harm")
+ESCALATING_THREATS = frozenset({"violence", "self_harm"})
+TOPICS = ("delivery", "billing", "defect", "outage", "support", "account", "other")
+TARGETS = ("agent", "company", "product", "other")
+
+
+@dataclass(frozen=True)
+class Insult:
+    text: str
+    start: int
+    end: int
+    target: str          # agent, company, product or other (swearing at nothing in particular)
+
+
+@dataclass(frozen=True)
+class Facts:
+    order_ids: tuple[str, ...] = ()
+    amounts: tuple[str, ...] = ()
+    durations: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
+
+    def all(self) -> tuple[str, ...]:
+        return self.order_ids + self.amounts + self.durations + self.dates
+
+    def __bool__(self) -> bool:
+        return bool(self.all())
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The reading of one message. ``to_dict`` gives the ``analyze --json`` shape."""
+
+    language: str
+    language_confidence: float = 0.0
+    insults: tuple[Insult, ...] = ()
+    anger: int = 0
+    shouting: bool = False
+    threats: tuple[str, ...] = ()
+    injection: bool = False
+    facts: Facts = field(default_factory=Facts)
+    topic: str = "other"
+    personal_data: tuple[str, ...] = ()     # card numbers, IBANs, e-mails, phones: never echoed
+    length: int = 0
+
+    @property
+    def insulted(self) -> bool:
+        return bool(self.insults)
+
+    @property
+    def escalate(self) -> bool:
+        """Threats of violence or self-harm: a person must take over."""
+        return bool(ESCALATING_THREATS & set(self.threats))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["insults"] = [asdict(i) for i in self.insults]
+        data["threats"] = list(self.threats)
+        data["facts"] = {k: list(v) for k, v in asdict(self.facts).items()}
+        data["personal_data"] = list(self.personal_data)
+        data["escalate"] = self.escalate
+        return data
+
+
+@cache
+def _patterns() -> dict[str, Any]:
+    raw = resources.files("drafter").joinpath("lexicons", "message_patterns.toml").read_bytes()
+    data = tomllib.loads(raw.decode("utf-8"))
+
+    def compile_all(items: list[str]) -> list[re.Pattern[str]]:
+        return [re.compile(p, re.MULTILINE) for p in items]
+
+    return {
+        "threats": {k: compile_all(v) for k, v in data["threats"].items()},
+        "injection": compile_all(data["injection"]["patterns"]),
+        "topics": {k: compile_all(v) for k, v in data["topics"].items()},
+        "heat": compile_all(data["anger"]["heat"]),
+    }
+
+
+def insult_lexicon():
+    return load_lexicon("insults.fr.txt", "insults.en.txt")
+
+
+def profanity_lexicon():
+    return load_lexicon("profanity.fr.txt", "profanity.en.txt")
+
+
+# --- facts -----------------------------------------------------------------------------------------
+
+_MONTHS = ("janvier|fevrier|février|mars|avril|mai|juin|juillet|aout|août|septembre|octobre|novembre|"
+           "decembre|décembre|january|february|march|april|may|june|july|august|september|october|"
+           "november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+_NUMBER_WORDS = ("un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|"
+                 "quarante|cinquante|plusieurs|quelques|a|an|one|two|three|four|five|six|seven|eight|nine|"
+                 "ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|several|a few")
+_UNITS = ("semaines?|jours?|mois|heures?|h|minutes?|min|mn|ans?|années?|annees?|weeks?|days?|months?|"
+          "hours?|hrs?|mins?|years?")
+_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){3,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_PHONE = re.compile(r"(?:\+\d{1,3}[ .-]?)?(?:\(?\d{1,4}\)?[ .-]?){2,5}\d{2,4}")
+_AMOUNT = re.compile(
+    r"(?:[€$£]\s?\d+(?:[ ,.]\d{3})*(?:[.,]\d{1,2})?"
+    r"|\b\d+(?:[ ,.]\d{3})*(?:[.,]\d{1,2})?\s?(?:€|euros?\b|eur\b|\$|dollars?\b|usd\b|£|pounds?\b|gbp\b|balles\b))",
+    re.IGNORECASE)
+_DURATION = re.compile(rf"\b(?:\d+(?:[.,]\d+)?|{_NUMBER_WORDS})\s*(?:{_UNITS})\b", re.IGNORECASE)
+_DATE = re.compile(
+    rf"\b\d{{1,2}}(?:er|st|nd|rd|th)?\s+(?:{_MONTHS})\b(?:\s+\d{{4}})?"
+    rf"|\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?"
+    r"|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
+    re.IGNORECASE)
+_ORDER_KEYWORD = re.compile(
+    r"(?:commande|cmd|colis|dossier|ticket|r[ée]f[ée]rence|ref|n°|no\.|numéro|numero|order|case|claim|"
+    r"contrat|contract|facture|invoice|booking|r[ée]servation|vol|flight|sinistre|client|account|compte)"
+    r"\s*(?:n°|no\.?|number|numéro|num|#|:)?\s*([A-Z0-9][A-Z0-9-]{2,20}\d)\b", re.IGNORECASE)
+_ORDER_CODE = re.compile(r"(?<![\w.,])(?:#\s?\d{3,}|[A-Z]{2,5}-?\d{3,}[A-Z0-9-]*|\d{5,12})(?![\w.,]\d)")
+
+
+def _unique(items: list[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for item in items:
+        seen.setdefault(item.strip(), None)
+    return tuple(seen)
+
+
+def _personal_spans(text: str) -> tuple[list[tuple[int, int]], list[str]]:
+    spans: list[tuple[int, int]] = []
+    found: list[str] = []
+    for pattern in (_EMAIL, _IBAN, _CARD):
+        for m in pattern.finditer(text):
+            digits = sum(c.isdigit() for c in m.group())
+            if pattern is _CARD and digits < 13:
+                continue
+            spans.append(m.span())
+            found.append(m.group())
+    for m in _PHONE.finditer(text):
+        digits = sum(c.isdigit() for c in m.group())
+        plus = m.group().lstrip().startswith("+") or m.group().lstrip().startswith("0")
+        separated = len(re.findall(r"[ .-]", m.group().strip())) >= 2
+        if 9 <= digits <= 15 and plus and separated and not any(s <= m.start() < e for s, e in spans):
+            spans.append(m.span())
+            found.append(m.group().strip())
+    return spans, found
+
+
+def extract_facts(text: str) -> tuple[Facts, tuple[str, ...]]:
+    """Order/ticket ids, amounts, durations and dates, plus the personal data to keep out of replies."""
+    personal, personal_found = _personal_spans(text)
+
+    def free(m: re.Match[str]) -> bool:
+        return not any(s < m.end() and m.start() < e for s, e in personal)
+
+    amounts = [m for m in _AMOUNT.finditer(text) if free(m)]
+    durations = [m for m in _DURATION.finditer(text) if free(m)]
+    dates = [m for m in _DATE.finditer(text) if free(m)]
+    used = [m.span() for m in amounts + durations + dates]
+
+    def unused(start: int, end: int) -> bool:
+        return not any(s < end and start < e for s, e in used + personal)
+
+    orders: list[str] = []
+    for m in _ORDER_KEYWORD.finditer(text):
+        if unused(*m.span(1)) and any(c.isdigit() for c in m.group(1)) and sum(c.isdigit() for c in m.group(1)) >= 3:
+            orders.append(m.group(1))
+    for m in _ORDER_CODE.finditer(text):
+        value = m.group().lstrip("#").strip()
+        if unused(*m.span()) and not re.fullmatch(r"(19|20)\d\d", value) and value not in orders:
+            if not any(value in o or o in value for o in orders):
+                orders.append(value)
+    return Facts(
+        order_ids=_unique(orders),
+        amounts=_unique([m.group() for m in amounts]),
+        durations=_unique([m.group() for m in durations
+                           if not re.fullmatch(r"(?i)(a|an|un|une)\s*(min|h|mn)", m.group().strip())]),
+        dates=_unique([m.group() for m in dates]),
+    ), _unique(personal_found)
+
+
+# --- insults and their targets ---------------------------------------------------------------------
+
+_PRODUCT_WORDS = frozenset("""
+produit produits box appli application app site logiciel telephone portable tel mobile forfait
+service offre machine colis article commande carte livebox freebox bbox compteur voiture vol
+product products device phone software website platform package parcel item router modem plan card
+update system tool thing
+""".split())
+_COMPANY_WORDS = frozenset("""
+entreprise societe boite boutique magasin banque compagnie operateur assurance assureur agence
+marque groupe direction service equipe equipes gens vous-autres mecs
+company business firm store shop bank airline carrier insurer brand team staff guys people folks
+management corporation outfit lot
+""".split())
+_AGENT_CUES = re.compile(
+    r"\b(vous etes|vous etes vraiment|t'es|tu es|espece d[e']|pauvre|sale|toi|tu|you are|you're|youre|ur|"
+    r"u r|you|your such an?|what an?|you absolute|you stupid)\b")
+_COMPANY_CUES = re.compile(r"\b(bande d[e']|tas d[e']|ramassis d[e']|bunch of|pack of|load of|you guys|you people|"
+                           r"vous tous|all of you|your company|votre (entreprise|societe|boite|banque|compagnie))\b")
+
+
+def _target(folded: str, match: Match, tokens: list[Token], is_profanity: bool) -> str:
+    before_tokens = [t for t in tokens if t.end <= match.start][-5:]
+    after_tokens = [t for t in tokens if t.start >= match.end][:2]
+    window_before = folded[max(0, match.start - 40):match.start]
+    near = {t.folded for t in before_tokens}
+    if near & _PRODUCT_WORDS or ({t.folded for t in after_tokens} & _PRODUCT_WORDS and not is_profanity):
+        if not _COMPANY_CUES.search(window_before):
+            return "product"
+    if _COMPANY_CUES.search(window_before) or near & _COMPANY_WORDS:
+        return "company"
+    if is_profanity and not _AGENT_CUES.search(window_before[-20:]):
+        # "de merde" after a product word was handled above; plain swearing has no target
+        return "other"
+    if _AGENT_CUES.search(window_before[-25:]):
+        return "agent"
+    entry = match.entry.rstrip("*")
+    if entry.endswith("s") and len(entry) > 4:      # plural insults aim at the company's people
+        return "company"
+    return "agent"
+
+
+def find_insults(text: str, tokens: list[Token] | None = None) -> tuple[Insult, ...]:
+    tokens = tokenize(text) if tokens is None else tokens
+    folded = fold_text(text)
+    insults = insult_lexicon().find(text, tokens)
+    profanity = [m for m in profanity_lexicon().find(text, tokens)
+                 if not any(i.start < m.end and m.start < i.end for i in insults)]
+    found = [Insult(m.text, m.start, m.end, _target(folded, m, tokens, False)) for m in insults]
+    found += [Insult(m.text, m.start, m.end, _target(folded, m, tokens, True)) for m in profanity]
+    return tuple(sorted(found, key=lambda i: i.start))
+
+
+# --- shouting, anger, threats, injection, topic ----------------------------------------------------
+
+_CAPS_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ]{3,}\b")
+
+
+def shouted_words(text: str) -> list[re.Match[str]]:
+    """Words of three or more capitals that are not known acronyms."""
+    acronyms = load_words("acronyms.txt")
+    return [m for m in _CAPS_WORD.finditer(text) if m.group() not in acronyms]
+
+
+def _is_shouting(text: str) -> bool:
+    caps = shouted_words(text)
+    words = re.findall(r"[^\W\d_]{3,}", text)
+    return len(caps) >= 2 or (bool(words) and len(caps) / len(words) > 0.3) or "!!" in text.replace(" ", "")
+
+
+def find_threats(folded: str) -> tuple[str, ...]:
+    kinds = _patterns()["threats"]
+    return tuple(k for k in THREAT_KINDS if any(p.search(folded) for p in kinds[k]))
+
+
+def has_injection(folded: str) -> bool:
+    return any(p.search(folded) for p in _patterns()["injection"])
+
+
+def find_topic(folded: str) -> str:
+    scores = {topic: sum(len(p.findall(folded)) for p in pats) for topic, pats in _patterns()["topics"].items()}
+    best = max(scores, key=lambda t: scores[t])
+    return best if scores[best] else "other"
+
+
+def _anger(folded: str, text: str, insults: tuple[Insult, ...], shouting: bool, threats: tuple[str, ...]) -> int:
+    heat = sum(len(p.findall(folded)) for p in _patterns()["heat"])
+    real_insults = sum(1 for i in insults if i.target != "other")
+    score = 2 * real_insults + (len(insults) - real_insults) + 2 * shouting + heat
+    score += text.count("!") // 3 + 2 * len(threats) + 3 * bool(ESCALATING_THREATS & set(threats))
+    if score == 0:
+        return 0
+    if score <= 2 and not real_insults:
+        return 1
+    return 2 if score <= 5 else 3
+
+
+def analyze_message(text: str, *, default_language: str | None = None) -> Analysis:
+    """Read a customer's message. Never raises on any string."""
+    if not isinstance(text, str):
+        raise TypeError(f"analyze_message expects a str, got {type(text).__name__}")
+    tokens = tokenize(text)
+    folded = fold_text(text)
+    language, confidence = detect_language(text, default=None)
+    insults = find_insults(text, tokens)
+    shouting = _is_shouting(text)
+    threats = find_threats(folded)
+    facts, personal = extract_facts(text)
+    return Analysis(
+        language=language or default_language or DEFAULT_LANGUAGE,
+        language_confidence=confidence,
+        insults=insults,
+        anger=_anger(folded, text, insults, shouting, threats),
+        shouting=shouting,
+        threats=threats,
+        injection=has_injection(folded),
+        facts=facts,
+        topic=find_topic(folded),
+        personal_data=personal,
+        length=len(text),
+    )

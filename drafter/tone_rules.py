@@ -1,0 +1,504 @@
+"""The tone rules: small pure functions over (reply, message analysis, context).
+
+Each rule has a stable id and a severity (DESIGN.md's table); ``TONE_RULES`` lists them in report
+order. A rule returns the violations it finds, each with the words at fault and their span in the
+reply. The patterns and word lists are data, in ``drafter/lexicons/``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from .analysis import Analysis, find_insults
+from .constants import LENGTH_BOUNDS
+from .context import Context
+from .language import language_scores
+from .lexicons import load_lexicon, load_words
+from .tokens import Token, fold, fold_text, tokenize
+
+HARD = "hard"
+SOFT = "soft"
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    severity: str
+    message: str
+    start: int = 0
+    end: int = 0
+    text: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"rule": self.rule, "severity": self.severity, "message": self.message,
+                "start": self.start, "end": self.end, "text": self.text}
+
+
+@dataclass
+class Reply:
+    """A reply under review, with what the rules need precomputed once."""
+
+    text: str
+    language: str | None                 # the language the reply must be in
+    channel: str
+    context: Context
+    message: str | None = None
+    analysis: Analysis | None = None
+    folded: str = field(init=False)
+    tokens: list[Token] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.folded = fold_text(self.text)
+        self.tokens = tokenize(self.text)
+
+    def names(self) -> set[str]:
+        """Words of the names in the context (a company called "ZAP" is not shouting)."""
+        words: set[str] = set()
+        for name in (self.context.company, self.context.agent, self.context.customer_name):
+            if name:
+                words.update(t.text for t in tokenize(name))
+        return words
+
+
+@dataclass(frozen=True)
+class ToneRule:
+    id: str
+    severity: str
+    description: str
+    check: Callable[[Reply], list[Violation]]
+
+
+@cache
+def _patterns() -> dict:
+    raw = resources.files("drafter").joinpath("lexicons", "tone_patterns.toml").read_bytes()
+    data = tomllib.loads(raw.decode("utf-8"))
+
+    def comp(value: object) -> object:
+        if isinstance(value, str):
+            return re.compile(value, re.MULTILINE)
+        if isinstance(value, list):
+            return re.compile("|".join(f"(?:{p})" for p in value), re.MULTILINE)
+        return {k: comp(v) for k, v in value.items()}  # type: ignore[union-attr]
+
+    return {k: comp(v) for k, v in data.items()}
+
+
+def _both(rule: str) -> list[re.Pattern[str]]:
+    """A reply is checked with the patterns of both languages: a French reply may hold English."""
+    pats = _patterns()[rule]
+    return [pats["fr"], pats["en"]]
+
+
+def _find(patterns: list[re.Pattern[str]], reply: Reply) -> list[re.Match[str]]:
+    return [m for p in patterns for m in p.finditer(reply.folded)]
+
+
+def _violation(rule: ToneRuleSpec, message: str, reply: Reply | None = None, start: int = 0,
+               end: int = 0) -> Violation:
+    return Violation(rule.id, rule.severity, message, start, end, reply.text[start:end] if reply else "")
+
+
+@dataclass(frozen=True)
+class ToneRuleSpec:
+    id: str
+    severity: str
+
+
+def _spec(rule_id: str, severity: str) -> ToneRuleSpec:
+    return ToneRuleSpec(rule_id, severity)
+
+
+# --- hard rules ------------------------------------------------------------------------------------
+
+_REPORTING = re.compile(
+    r"(trait\w*|qualifi\w*|call\w*|term\w*|describ\w*|said|say|dites|ecrivez|ecrit|wrote|written|parlez|"
+    r"mot|word|propos|remarks?|comments?|using|employez|utilisez)\W+(\w+\W+){0,4}$")
+
+
+def _echoes(reply: Reply) -> list[tuple[int, int, str]]:
+    """Spans of the reply that repeat an insult word of the customer's message."""
+    if not reply.analysis or not reply.analysis.insults:
+        return []
+    said: set[str] = set()
+    for insult in reply.analysis.insults:
+        said.update(t.folded for t in tokenize(insult.text) if len(t.folded) >= 3)
+    generic = {"bande", "espece", "tas", "bunch", "pack", "you", "vous", "your", "votre", "the", "les", "des",
+               "de", "of", "sale", "pauvre", "gros", "grosse", "are", "etes", "what", "such", "this", "that"}
+    said -= generic
+    hits = []
+    for token in reply.tokens:
+        word = token.folded
+        for insult in said:
+            n = min(len(word), len(insult))
+            common = 0
+            while common < n and word[common] == insult[common]:
+                common += 1
+            if word == insult or (n >= 4 and common >= max(4, max(len(word), len(insult)) - 3)):
+                hits.append((token.start, token.end, token.text))
+                break
+    return hits
+
+
+_INSULT = _spec("insult", HARD)
+
+
+def rule_insult(reply: Reply) -> list[Violation]:
+    names = {fold(w) for w in reply.names()}
+    echoed = {(s, e) for s, e, _ in _echoes(reply)}
+    found: list[Violation] = []
+    hits = [(i.start, i.end, i.text) for i in find_insults(reply.text, reply.tokens)]
+    hits += [(m.start, m.end, m.text) for m in load_lexicon("demeaning.fr.txt", "demeaning.en.txt").find(
+        reply.text, reply.tokens)]
+    for start, end, text in sorted(set(hits)):
+        if fold(text) in names:
+            continue
+        if any(s <= start and end <= e for s, e in echoed) and _REPORTING.search(reply.folded[max(0, start - 60):start]):
+            continue  # "vous nous traitez d'escrocs": an echo (echo_insult), not an insult of ours
+        found.append(_violation(_INSULT, f"insulting or demeaning words: \"{text}\"; remove them", reply, start, end))
+    return found
+
+
+_BLAME = _spec("blame", HARD)
+
+
+def rule_blame(reply: Reply) -> list[Violation]:
+    return [_violation(_BLAME, f"blames or lectures the customer (\"{reply.text[m.start():m.end()]}\"); "
+                               "state the facts and what you do instead", reply, m.start(), m.end())
+            for m in _find(_both("blame"), reply)]
+
+
+_THREAT = _spec("threat", HARD)
+
+
+def rule_threat(reply: Reply) -> list[Violation]:
+    return [_violation(_THREAT, f"threatens the customer (\"{reply.text[m.start():m.end()]}\"); never threaten",
+                       reply, m.start(), m.end()) for m in _find(_both("threat"), reply)]
+
+
+_CAPS = re.compile(r"(?<![\w-])[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'’-]*[A-ZÀ-ÖØ-Þ](?![\w-])")
+_SHOUTING = _spec("shouting", HARD)
+
+
+def rule_shouting(reply: Reply) -> list[Violation]:
+    acronyms = load_words("acronyms.txt")
+    names = reply.names()
+    found = []
+    for m in _CAPS.finditer(reply.text):
+        word = m.group()
+        letters = sum(c.isalpha() for c in word)
+        if letters < 3 or word in acronyms or word in names or word.replace("-", "") in acronyms:
+            continue
+        if re.search(r"\d", reply.text[max(0, m.start() - 1):m.end() + 1]):
+            continue  # codes such as AB123
+        found.append(_violation(_SHOUTING, f"word in capitals \"{word}\"; write it in lower case",
+                                reply, m.start(), m.end()))
+    bangs = [m.start() for m in re.finditer("!", reply.text)]
+    if len(bangs) > 1:
+        found.append(_violation(_SHOUTING, f"{len(bangs)} exclamation marks; use none", reply, bangs[0], bangs[0] + 1))
+    return found
+
+
+_TU_WORDS = {"tu", "toi", "te", "ta", "tes", "ton", "tien", "tienne", "tiens", "tiennes", "t"}
+_TON_NOUN_BEFORE = {"un", "le", "ce", "du", "meme", "quel", "votre", "notre", "leur", "bon", "mauvais", "son",
+                    "cet", "d", "au", "autre"}
+_TON_NOUN_AFTER = re.compile(r"^\s*(courtois|calme|respectueux|cordial|poli|agressif|employe|utilise|correct|serein|"
+                             r"plus|sec|froid|neutre|apaise|vif|monte|eleve|de la|de voix|des echanges|sur)")
+_IMPERATIVE_HYPHEN = re.compile(r"\b([a-z]+)-(moi|nous|lui|toi)\b")
+_IMPERATIVE_START = re.compile(
+    r"(?:^|[.!?:\n]\s*)(regarde|verifie|envoie|dis|attends|fais|essaie|essaye|redemarre|rappelle|clique|contacte|"
+    r"patiente|sois|calme|ecoute|lis|relis|ouvre|note|va|viens|appelle|tape|debranche|rebranche|connecte|reessaie|"
+    r"mets|prends|donne|pense|oublie|laisse|excuse|sache|vois|cherche|remplis|choisis|confirme|indique|precise)\s",
+    re.MULTILINE)
+_REGISTER = _spec("register", HARD)
+
+
+def rule_register(reply: Reply) -> list[Violation]:
+    if reply.language != "fr":
+        return []
+    found = []
+    tokens = reply.tokens
+    for i, token in enumerate(tokens):
+        word = token.folded
+        if word not in _TU_WORDS:
+            continue
+        if word == "t":
+            after = reply.text[token.end:token.end + 1]
+            if after not in ("'", "’"):
+                continue
+            before = reply.text[max(0, token.start - 1):token.start]
+            if before == "-":  # a-t-il
+                continue
+        if word == "ton":
+            prev = tokens[i - 1].folded if i else ""
+            if prev in _TON_NOUN_BEFORE or _TON_NOUN_AFTER.match(reply.folded[token.end:token.end + 20]):
+                continue
+        if word in ("te", "ta") and reply.text[token.start:token.end] in ("TE", "TA"):
+            continue
+        if word == "tiens" and i and tokens[i - 1].folded in ("je",):
+            continue  # "je tiens à" is first person
+        if word == "te" and i + 1 < len(tokens) and tokens[i + 1].folded == "deum":
+            continue
+        found.append(_violation(_REGISTER, f"tutoiement (\"{token.text}\"); always write vous", reply,
+                                token.start, token.end))
+    for m in _IMPERATIVE_HYPHEN.finditer(reply.folded):
+        verb = m.group(1)
+        if verb.endswith(("ez", "ons")) or verb in ("vous", "chez", "entre", "peut", "vis", "avec", "apres", "pour"):
+            continue
+        found.append(_violation(_REGISTER, f"imperative with tu (\"{reply.text[m.start():m.end()]}\"); use the vous form",
+                                reply, m.start(), m.end()))
+    for m in _IMPERATIVE_START.finditer(reply.folded):
+        found.append(_violation(_REGISTER, f"imperative with tu (\"{reply.text[m.start(1):m.end(1)]}\"); use the vous form",
+                                reply, m.start(1), m.end(1)))
+    return found
+
+
+_LANGUAGE = _spec("language", HARD)
+_LANGUAGE_NAMES = {"fr": "French", "en": "English"}
+
+
+def rule_language(reply: Reply) -> list[Violation]:
+    if reply.language not in ("fr", "en"):
+        return []
+    fr, en = language_scores(reply.text)
+    expected, other = (fr, en) if reply.language == "fr" else (en, fr)
+    if other >= 3 and other > 1.5 * expected:
+        return [_violation(_LANGUAGE, f"not written in {_LANGUAGE_NAMES[reply.language]}, the customer's language",
+                           reply, 0, min(len(reply.text), 60))]
+    return []
+
+
+_OVERPROMISE = _spec("overpromise", HARD)
+_COMMITMENTS = ("refund", "compensation", "voucher", "discount", "free_shipping", "replacement", "callback",
+                "guarantee", "deadline")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+_TIME = re.compile(r"(\d+)\s*(h|heures?|hours?|hrs?|jours?|days?|business days|working days|jours ouvres)")
+
+
+def _same_time(found: str, allowed: str | None) -> bool:
+    if not allowed:
+        return False
+    a, b = _TIME.search(found), _TIME.search(fold_text(allowed))
+    return bool(a and b and a.group(1) == b.group(1) and a.group(2)[0] == b.group(2)[0])
+
+
+def rule_overpromise(reply: Reply) -> list[Violation]:
+    patterns = _patterns()["overpromise"]
+    policy = reply.context.policy
+    found = []
+    for sentence in _SENTENCE.finditer(reply.folded):
+        text = sentence.group()
+        if patterns["hedges"].search(text):
+            continue
+        for kind in _COMMITMENTS:
+            m = patterns[kind].search(text)
+            if not m:
+                continue
+            if kind == "deadline" and (policy.allows("deadline") or _same_time(text[m.start():], policy.response_time)):
+                continue
+            if kind != "guarantee" and kind != "deadline" and policy.allows(kind):
+                continue
+            start, end = sentence.start() + m.start(), sentence.start() + m.end()
+            what = kind.replace("_", " ")
+            found.append(_violation(_OVERPROMISE, f"commits to a {what} that the policy does not allow "
+                                    f"(\"{reply.text[start:end]}\"); promise only to check", reply, start, end))
+            break
+    return found
+
+
+_PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{[A-Za-z_][\w ]{0,30}\}|\[[^\[\]\n]{2,40}\](?!\()|<[A-Z][A-Z_ ]{1,30}>|"
+                          r"\bX{3,}\b|\b(?:NAME|NOM|PRENOM|PRÉNOM|AGENT_NAME|CUSTOMER_NAME)\b")
+_LEAK = _spec("leak", HARD)
+
+
+def rule_leak(reply: Reply) -> list[Violation]:
+    found = [_violation(_LEAK, f"placeholder \"{m.group()}\" left in; write the real value or remove it",
+                        reply, m.start(), m.end()) for m in _PLACEHOLDER.finditer(reply.text)]
+    pats = _patterns()["leak"]
+    found += [_violation(_LEAK, f"prompt text in the reply (\"{reply.text[m.start():m.end()].strip()}\")",
+                         reply, m.start(), m.end()) for m in pats["prompt"].finditer(reply.folded)]
+    found += [_violation(_LEAK, f"refers to an AI or a model (\"{reply.text[m.start():m.end()]}\"); write as the agent",
+                         reply, m.start(), m.end()) for m in pats["ai"].finditer(reply.folded)]
+    return found
+
+
+_ECHO = _spec("echo_insult", HARD)
+
+
+def rule_echo_insult(reply: Reply) -> list[Violation]:
+    return [_violation(_ECHO, f"repeats the customer's insult \"{text}\"; never quote it", reply, s, e)
+            for s, e, text in _echoes(reply)]
+
+
+# --- soft rules ------------------------------------------------------------------------------------
+
+_ACK = _spec("acknowledge", SOFT)
+
+
+def rule_acknowledge(reply: Reply) -> list[Violation]:
+    if _find(_both("acknowledge"), reply):
+        return []
+    return [_violation(_ACK, "does not recognise the customer's feeling or situation; name it without judging")]
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+_STOP = frozenset("""
+bonjour madame monsieur merci votre notre depuis toujours encore quand comment pourquoi avoir etre faire
+cette votre vous nous avec pour dans plus tres rien jamais alors hello thanks thank please your their
+there where about after before still would could should being have been since with from this that
+these those what when which while will just very really order commande client service
+""".split())
+
+
+def rule_restate(reply: Reply) -> list[Violation]:
+    analysis = reply.analysis
+    if analysis is None or reply.message is None:
+        return []
+    facts = analysis.facts
+    if facts:
+        reply_digits = re.findall(r"\d+(?:[.,]\d+)?", reply.text)
+        reply_numbers = {_digits(n) for n in reply_digits}
+        for fact in facts.all():
+            key = _digits(fact)
+            if key and (key in reply_numbers or key in _digits(reply.text)):
+                return []
+            if not key and fold_text(fact) in reply.folded:
+                return []
+        return [_violation(_RESTATE, "does not restate the customer's facts ("
+                           + ", ".join(facts.all()[:3]) + "); name them")]
+    message_words = {t.folded for t in tokenize(reply.message) if len(t.folded) >= 5 and t.folded not in _STOP}
+    stems = {w[:5] for w in message_words}
+    if any(len(t.folded) >= 5 and t.folded[:5] in stems for t in reply.tokens if t.folded not in _STOP):
+        return []
+    return [_violation(_RESTATE, "does not name the customer's problem; restate it in their words")]
+
+
+_RESTATE = _spec("restate", SOFT)
+_BOUNDARY = _spec("boundary", SOFT)
+
+
+def rule_boundary(reply: Reply) -> list[Violation]:
+    analysis = reply.analysis
+    if analysis is None:
+        return []
+    limits = _find(_both("boundary"), reply)
+    expected = analysis.insulted and not analysis.escalate
+    if expected and not limits:
+        return [_violation(_BOUNDARY, "the customer insulted: add one calm sentence asking to keep the exchange "
+                           "courteous")]
+    if not expected and limits:
+        m = limits[0]
+        why = "the customer is at risk: drop the courtesy reminder" if analysis.escalate else \
+            "the customer did not insult: drop the courtesy reminder"
+        return [_violation(_BOUNDARY, why, reply, m.start(), m.end())]
+    return []
+
+
+_NEXT = _spec("next_step", SOFT)
+
+
+def rule_next_step(reply: Reply) -> list[Violation]:
+    if _find(_both("next_step"), reply):
+        return []
+    return [_violation(_NEXT, "proposes no concrete next step; say what you do now or what you need")]
+
+
+_YES_BUT = _spec("yes_but", SOFT)
+
+
+def rule_yes_but(reply: Reply) -> list[Violation]:
+    pats = _patterns()["yes_but"]
+    contrast = pats["contrast"]
+    empathy = [pats["empathy_fr"], pats["empathy_en"]]
+    sentences = list(_SENTENCE.finditer(reply.folded))
+    for i, sentence in enumerate(sentences):
+        text = sentence.group()
+        marks = [m for p in empathy for m in p.finditer(text)]
+        if not marks:
+            continue
+        first = min(m.end() for m in marks)
+        later = contrast.search(text, first)
+        if later and later.start() - first < 120:
+            s = sentence.start() + later.start()
+            return [_violation(_YES_BUT, f"takes the empathy back with \"{reply.text[s:s + len(later.group())]}\"",
+                               reply, s, s + len(later.group()))]
+        if i + 1 < len(sentences):
+            nxt = sentences[i + 1]
+            head = contrast.match(nxt.group().lstrip())
+            if head:
+                s = nxt.start() + (len(nxt.group()) - len(nxt.group().lstrip()))
+                return [_violation(_YES_BUT, f"takes the empathy back with \"{reply.text[s:s + len(head.group())]}\"",
+                                   reply, s, s + len(head.group()))]
+    return []
+
+
+_MINIMIZE = _spec("minimize", SOFT)
+
+
+def rule_minimize(reply: Reply) -> list[Violation]:
+    return [_violation(_MINIMIZE, f"minimises the problem (\"{reply.text[m.start():m.end()]}\")", reply,
+                       m.start(), m.end()) for m in _find(_both("minimize"), reply)]
+
+
+_SARCASM = _spec("sarcasm", SOFT)
+
+
+def rule_sarcasm(reply: Reply) -> list[Violation]:
+    return [_violation(_SARCASM, f"sounds ironic (\"{reply.text[m.start():m.end()].strip()}\")", reply,
+                       m.start(), m.end()) for m in _find(_both("sarcasm"), reply)]
+
+
+_EMOJI = re.compile(
+    "[\U0001F300-\U0001FAFF\U00002600-\U000027BF\U0001F000-\U0001F2FF\U0001F900-\U0001F9FF\u2B50\u2B55\u203C\u2049"
+    "\u2122\u2139\u231A-\u231B\u23E9-\u23FA\uFE0F\u200D]"
+    r"|(?<![\w:/])[:;=][-'^]?[)(DPpOo3*|\]\[/\\](?![\w/])|(?<!\w)\^\^(?!\w)|(?<!\w)[xX]D(?!\w)|<3")
+_EMOJI_RULE = _spec("emoji", SOFT)
+
+
+def rule_emoji(reply: Reply) -> list[Violation]:
+    return [_violation(_EMOJI_RULE, f"emoji or emoticon \"{m.group()}\"; remove it", reply, m.start(), m.end())
+            for m in _EMOJI.finditer(reply.text)]
+
+
+_LENGTH = _spec("length", SOFT)
+
+
+def rule_length(reply: Reply) -> list[Violation]:
+    low, high = LENGTH_BOUNDS.get(reply.channel, LENGTH_BOUNDS["email"])
+    n = len(reply.text.strip())
+    if n < low:
+        return [_violation(_LENGTH, f"{n} characters, under the {low} a {reply.channel} reply needs")]
+    if n > high:
+        return [_violation(_LENGTH, f"{n} characters, over the {high} a {reply.channel} reply allows")]
+    return []
+
+
+TONE_RULES: tuple[ToneRule, ...] = (
+    ToneRule("insult", HARD, "insults, swears at or demeans anyone", rule_insult),
+    ToneRule("blame", HARD, "blames, accuses or lectures the customer", rule_blame),
+    ToneRule("threat", HARD, "threatens the customer", rule_threat),
+    ToneRule("shouting", HARD, "writes words in capitals or more than one '!'", rule_shouting),
+    ToneRule("register", HARD, "(French) uses tu instead of vous", rule_register),
+    ToneRule("language", HARD, "is not in the customer's language", rule_language),
+    ToneRule("overpromise", HARD, "commits to what the policy does not allow", rule_overpromise),
+    ToneRule("leak", HARD, "holds a placeholder, prompt text or an AI self-reference", rule_leak),
+    ToneRule("echo_insult", HARD, "repeats the customer's insult words", rule_echo_insult),
+    ToneRule("acknowledge", SOFT, "does not recognise the customer's feeling or situation", rule_acknowledge),
+    ToneRule("restate", SOFT, "does not restate the customer's concrete problem", rule_restate),
+    ToneRule("boundary", SOFT, "lacks a calm limit after an insult, or sets one without", rule_boundary),
+    ToneRule("next_step", SOFT, "proposes no concrete action or precise request", rule_next_step),
+    ToneRule("yes_but", SOFT, "takes empathy back with but/however", rule_yes_but),
+    ToneRule("minimize", SOFT, "minimises the problem", rule_minimize),
+    ToneRule("sarcasm", SOFT, "is ironic or sarcastic", rule_sarcasm),
+    ToneRule("emoji", SOFT, "contains emoji", rule_emoji),
+    ToneRule("length", SOFT, "is outside the channel's length bounds", rule_length),
+)
+RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in TONE_RULES)
+HARD_RULE_IDS: frozenset[str] = frozenset(rule.id for rule in TONE_RULES if rule.severity == HARD)
