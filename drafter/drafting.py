@@ -1,0 +1,213 @@
+"""Drafting a reply: ``DraftRequest`` in, ``Draft`` out, through ``Drafter`` (reusable, thread-safe)
+or the one-call ``draft_reply``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .analysis import Analysis, analyze_message
+from .constants import CHANNELS, DEFAULT_LANGUAGE, LANGUAGES
+from .composer import OfflineComposer
+from .context import Context, context_from_mapping
+from .errors import EmptyMessageError, InputError, MessageTooLongError, ModelError
+from .guard import GuardLoop, GuardOutcome
+from .prompts import prompt_library
+from .settings import Settings, resolve_settings
+from .tone_rules import Violation
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    """One message to answer. ``context`` may be a ``Context`` or a mapping (validated here)."""
+
+    message: str
+    context: Context = field(default_factory=Context)
+    lang: str | None = None          # None or "auto": the message's language
+    channel: str | None = None       # None: the context's channel, else "email"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.message, str):
+            raise InputError(f"the message must be a string, got {type(self.message).__name__}")
+        if not isinstance(self.context, Context):
+            object.__setattr__(self, "context", context_from_mapping(self.context))
+        if self.lang == "auto":
+            object.__setattr__(self, "lang", None)
+        if self.lang is not None and self.lang not in LANGUAGES:
+            raise InputError(f"unknown language {self.lang!r}; valid: auto, {', '.join(LANGUAGES)}")
+        if self.channel is not None and self.channel not in CHANNELS:
+            raise InputError(f"unknown channel {self.channel!r}; valid: {', '.join(CHANNELS)}")
+
+    @property
+    def resolved_channel(self) -> str:
+        return self.channel or self.context.channel or "email"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A reply and how it was made. ``to_dict`` gives the ``draft --json`` shape."""
+
+    reply: str
+    language: str
+    status: str
+    backend: str
+    model: str | None
+    analysis: Analysis
+    violations: tuple[Violation, ...]
+    attempts: int
+    fallback: bool
+    escalate: bool
+    reasons: tuple[str, ...]
+    usage: dict[str, int] | None
+    elapsed_ms: int
+    notices: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reply": self.reply, "language": self.language, "status": self.status, "backend": self.backend,
+            "model": self.model, "analysis": self.analysis.to_dict(),
+            "violations": [v.to_dict() for v in self.violations], "attempts": self.attempts,
+            "fallback": self.fallback, "escalate": self.escalate, "reasons": list(self.reasons),
+            "usage": self.usage, "elapsed_ms": self.elapsed_ms, "notices": list(self.notices),
+        }
+
+
+class Drafter:
+    """Drafts replies with one configuration. Reusable and safe to share across threads."""
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        self.settings = settings.with_overrides(**overrides) if settings else resolve_settings(**overrides)
+        folder = str(self.settings.prompts_dir) if self.settings.prompts_dir else None
+        self.prompts = prompt_library(folder)
+        self.composer = OfflineComposer(self.prompts)
+        self._client = None
+        self._lock = threading.Lock()
+
+    @property
+    def offline(self) -> bool:
+        return self.settings.offline
+
+    def _model_client(self):  # noqa: ANN202 - imported lazily so the offline path never loads openai
+        with self._lock:
+            if self._client is None:
+                from .model_client import ModelClient
+
+                self._client = ModelClient(self.settings)
+            return self._client
+
+    # -- preparation shared by every path ---------------------------------------------------------
+
+    def _prepare(self, request: DraftRequest | str) -> tuple[DraftRequest, str, list[str]]:
+        if isinstance(request, str):
+            request = DraftRequest(request)
+        message = request.message
+        if not message.strip():
+            raise EmptyMessageError("the message is empty", hint="paste the customer's message, or pass it as TEXT")
+        notices: list[str] = []
+        limit = self.settings.max_chars
+        if len(message) > limit:
+            if self.settings.on_too_long == "refuse":
+                raise MessageTooLongError(len(message), limit)
+            notices.append(f"the message is {len(message)} characters long; only the first {limit} were read")
+            message = message[:limit]
+        return request, message, notices
+
+    def _loop(self, request: DraftRequest, message: str) -> GuardLoop:
+        context = request.context
+        analysis = analyze_message(message, default_language=context.language)
+        if request.lang:
+            language = request.lang
+        elif analysis.language_confidence > 0:
+            language = analysis.language
+        else:
+            language = context.language or DEFAULT_LANGUAGE
+        channel = request.resolved_channel
+        policy = context.policy
+        variables: dict[str, object] = {
+            "message": message, "language": language, "channel": channel, "context": context.to_dict(),
+            "analysis": analysis.to_dict(), "facts": list(analysis.facts.all()), "insulted": analysis.insulted,
+            "anger": analysis.anger, "policy_allowed": sorted(policy.allowed), "response_time": policy.response_time,
+        }
+        return GuardLoop(message, analysis, context, language, channel, self.prompts, self.composer,
+                         self.settings.max_attempts, variables)
+
+    def render_messages(self, request: DraftRequest | str) -> list[dict[str, str]]:
+        """The exact messages a first model call would send (``--dry-run``)."""
+        request, message, _ = self._prepare(request)
+        return self._loop(request, message).first_messages()
+
+    def _finish(self, loop: GuardLoop, outcome: GuardOutcome, started: float, notices: list[str],
+                usage: dict[str, int] | None) -> Draft:
+        reasons = list(outcome.reasons)
+        if loop.analysis.escalate:
+            kinds = " and ".join(k.replace("_", "-") for k in loop.analysis.threats if k in ("violence", "self_harm"))
+            reasons.append(f"the customer mentions {kinds}: a colleague must follow up personally")
+        return Draft(
+            reply=outcome.reply, language=loop.language, status=outcome.status, backend=outcome.backend,
+            model=None if self.offline else (outcome.model or self.settings.model), analysis=loop.analysis,
+            violations=outcome.check.violations, attempts=outcome.attempts, fallback=outcome.fallback,
+            escalate=loop.analysis.escalate, reasons=tuple(reasons), usage=usage,
+            elapsed_ms=int((time.monotonic() - started) * 1000), notices=tuple(notices),
+        )
+
+    # -- the two drivers --------------------------------------------------------------------------
+
+    def draft(self, request: DraftRequest | str, *, on_text: Callable[[str], None] | None = None,
+              on_retry: Callable[[str], None] | None = None) -> Draft:
+        """Draft one reply. ``on_text`` receives streamed text of the first attempt; ``on_retry`` is told
+        when a streamed draft is discarded (so a terminal can erase it)."""
+        started = time.monotonic()
+        request, message, notices = self._prepare(request)
+        loop = self._loop(request, message)
+        if self.offline:
+            return self._finish(loop, loop.offline(fallback=False), started, notices, None)
+        from .model_client import Deadline, Usage
+
+        client = self._model_client()
+        deadline, usage = Deadline(self.settings.timeout), Usage()
+        while loop.wants_model():
+            streaming = on_text if loop.attempts == 0 else None
+            try:
+                completion = client.complete(loop.messages, deadline=deadline, usage=usage, on_text=streaming)
+            except ModelError as error:
+                loop.failed(error)
+            else:
+                loop.received(completion)
+            if streaming and loop.outcome is None and on_retry:
+                on_retry(loop.reasons[-1] if loop.reasons else "revising")
+        return self._finish(loop, loop.result(), started, notices, usage.to_dict())
+
+    async def adraft(self, request: DraftRequest | str) -> Draft:
+        """The async twin of ``draft`` (no streaming); many can run at once on one event loop."""
+        started = time.monotonic()
+        request, message, notices = self._prepare(request)
+        loop = self._loop(request, message)
+        if self.offline:
+            return self._finish(loop, loop.offline(fallback=False), started, notices, None)
+        from .model_client import Deadline, Usage
+
+        client = self._model_client()
+        deadline, usage = Deadline(self.settings.timeout), Usage()
+        while loop.wants_model():
+            try:
+                completion = await client.acomplete(loop.messages, deadline=deadline, usage=usage)
+            except ModelError as error:
+                loop.failed(error)
+            else:
+                loop.received(completion)
+        return self._finish(loop, loop.result(), started, notices, usage.to_dict())
+
+
+def draft_reply(message: str, *, context: Context | Mapping[str, Any] | None = None, lang: str | None = None,
+                channel: str = "email", offline: bool | None = None) -> Draft:
+    """Draft a reply to one message with the configuration from the environment."""
+    request = DraftRequest(message, context_from_mapping(context) if context is not None else Context(), lang,
+                           channel)
+    return Drafter(offline=offline).draft(request)
