@@ -121,11 +121,23 @@ class _TerminalStream:
 
 def _cmd_draft(args: argparse.Namespace) -> int:
     from .context import Context, load_context
-    from .drafting import Drafter, DraftRequest
 
     context = load_context(args.context) if args.context else Context()
     context = context.merged(company=args.company, agent=args.agent, customer_name=args.customer)
     message, from_stdin = _read_input(args.text, "customer's message")
+    try:
+        return _draft(args, context, message)
+    except (DrafterError, KeyboardInterrupt):
+        if from_stdin and message.strip():
+            saved = _save_unsent(message)
+            if saved:
+                sys.stderr.write(f"drafter: your message was saved to {saved}\n")
+        raise
+
+
+def _draft(args: argparse.Namespace, context: Any, message: str) -> int:
+    from .drafting import Drafter, DraftRequest
+
     drafter = Drafter(model=args.model, base_url=args.base_url, prompts_dir=args.prompts, timeout=args.timeout,
                       temperature=args.temperature, seed=args.seed, offline=args.offline or None,
                       max_attempts=args.max_attempts)
@@ -139,15 +151,8 @@ def _cmd_draft(args: argparse.Namespace) -> int:
                 sys.stdout.write(f"----- {m['role']} -----\n{m['content']}\n")
         return EXIT_OK
     stream = _TerminalStream() if (sys.stdout.isatty() and not args.json and not drafter.offline) else None
-    try:
-        draft = drafter.draft(request, on_text=stream.write if stream else None,
-                              on_retry=stream.discard if stream else None)
-    except (DrafterError, KeyboardInterrupt):
-        if from_stdin and message.strip():
-            saved = _save_unsent(message)
-            if saved:
-                sys.stderr.write(f"drafter: your message was saved to {saved}\n")
-        raise
+    draft = drafter.draft(request, on_text=stream.write if stream else None,
+                          on_retry=stream.discard if stream else None)
     if drafter.offline and not args.offline:
         sys.stderr.write("drafter: no model configured (OPENAI_API_KEY or --base-url): offline composer used\n")
     for notice in draft.notices:

@@ -23,6 +23,7 @@ from .errors import ModelError, ModelResponseError, ModelTimeoutError, ModelUnav
 from .settings import Settings
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
+MIN_ATTEMPT_SECONDS = 0.3   # no new attempt with less time than this left
 Messages = list[dict[str, str]]
 
 
@@ -117,7 +118,7 @@ class _Wait(tenacity.wait.wait_base):
         outcome = retry_state.outcome
         hinted = retry_after_seconds(outcome.exception() if outcome else None)
         wanted = min(hinted, RETRY_AFTER_CAP) if hinted is not None else self.backoff(retry_state)
-        return max(0.0, min(wanted, self.deadline.remaining()))
+        return max(0.0, min(wanted, self.deadline.remaining() - MIN_ATTEMPT_SECONDS))
 
 
 class _StopAtDeadline(tenacity.stop.stop_base):
@@ -130,7 +131,7 @@ class _StopAtDeadline(tenacity.stop.stop_base):
         remaining = self.deadline.remaining()
         outcome = retry_state.outcome
         hinted = retry_after_seconds(outcome.exception() if outcome else None)
-        return remaining <= 0.05 or (hinted is not None and min(hinted, RETRY_AFTER_CAP) >= remaining)
+        return remaining <= MIN_ATTEMPT_SECONDS or (hinted is not None and min(hinted, RETRY_AFTER_CAP) >= remaining)
 
 
 def _retry_policy(deadline: Deadline) -> dict[str, Any]:

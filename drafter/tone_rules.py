@@ -77,15 +77,23 @@ class ToneRule:
 def _patterns() -> dict:
     raw = resources.files("drafter").joinpath("lexicons", "tone_patterns.toml").read_bytes()
     data = tomllib.loads(raw.decode("utf-8"))
+    # [words]: named alternations (word classes) that patterns use as {{name}}
+    words = {name: "(?:" + "|".join(items) + ")" for name, items in data.pop("words", {}).items()}
+
+    def expand(pattern: str) -> str:
+        return _MACRO.sub(lambda m: words[m.group(1)] if m.group(1) in words else m.group(), pattern)
 
     def comp(value: object) -> object:
         if isinstance(value, str):
-            return re.compile(value, re.MULTILINE)
+            return re.compile(expand(value), re.MULTILINE)
         if isinstance(value, list):
-            return re.compile("|".join(f"(?:{p})" for p in value), re.MULTILINE)
+            return re.compile("|".join(f"(?:{expand(p)})" for p in value), re.MULTILINE)
         return {k: comp(v) for k, v in value.items()}  # type: ignore[union-attr]
 
     return {k: comp(v) for k, v in data.items()}
+
+
+_MACRO = re.compile(r"\{\{(\w+)\}\}")
 
 
 def _both(rule: str) -> list[re.Pattern[str]]:
