@@ -94,6 +94,7 @@ def _patterns() -> dict[str, Any]:
         "injection": compile_all(data["injection"]["patterns"]),
         "topics": {k: compile_all(v) for k, v in data["topics"].items()},
         "heat": compile_all(data["anger"]["heat"]),
+        "insults": compile_all(data["insults"]["fr"] + data["insults"]["en"]),
     }
 
 
@@ -238,10 +239,28 @@ def _target(folded: str, match: Match, tokens: list[Token], is_profanity: bool) 
     return "agent"
 
 
+# "he called me a liar", "il m'a traité de menteur": an insult the customer reports, not one they make
+_REPORTED = re.compile(r"\b(?:called|calling|call|calls) (?:me|us|my \w+) (?:an? )?$|\bm'(?:a|ont) (?:traite|traitee|insulte\w*) d[e']\s*$")
+
+
+def _construction_insults(text: str, folded: str) -> list[Match]:
+    """Insults made of innocent words ("your rubbish courier", "bande de rapaces"): message_patterns [insults]."""
+    found = []
+    for pattern in _patterns()["insults"]:
+        for m in pattern.finditer(folded):
+            start, end = m.span("w") if "w" in pattern.groupindex and m.group("w") else m.span()
+            found.append(Match(text[start:end], start, end, ""))
+    return found
+
+
 def find_insults(text: str, tokens: list[Token] | None = None) -> tuple[Insult, ...]:
     tokens = tokenize(text) if tokens is None else tokens
     folded = fold_text(text)
-    insults = insult_lexicon().find(text, tokens)
+    insults = [m for m in insult_lexicon().find(text, tokens)
+               if not _REPORTED.search(folded[max(0, m.start - 30):m.start])]
+    for m in _construction_insults(text, folded):
+        if not any(i.start < m.end and m.start < i.end for i in insults):
+            insults.append(m)
     profanity = [m for m in profanity_lexicon().find(text, tokens)
                  if not any(i.start < m.end and m.start < i.end for i in insults)]
     found = [Insult(m.text, m.start, m.end, _target(folded, m, tokens, False)) for m in insults]

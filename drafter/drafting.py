@@ -82,8 +82,10 @@ class Draft:
 class Drafter:
     """Drafts replies with one configuration. Reusable and safe to share across threads."""
 
-    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+    def __init__(self, settings: Settings | None = None, *, cache: Any = None, **overrides: Any) -> None:
+        """``cache``: a ``ResponseCache`` consulted before every model call (evals use it)."""
         self.settings = settings.with_overrides(**overrides) if settings else resolve_settings(**overrides)
+        self.cache = cache
         folder = str(self.settings.prompts_dir) if self.settings.prompts_dir else None
         self.prompts = prompt_library(folder)
         self.composer = OfflineComposer(self.prompts)
@@ -159,6 +161,13 @@ class Drafter:
 
     # -- the two drivers --------------------------------------------------------------------------
 
+    def _cache_key(self, messages: list[dict[str, str]], sample: int) -> str:
+        from .constants import DEFAULT_MAX_TOKENS
+
+        s = self.settings
+        return self.cache.key(model=s.model, base_url=s.base_url, messages=messages, temperature=s.temperature,
+                              seed=s.seed, max_tokens=DEFAULT_MAX_TOKENS, sample=sample)
+
     def draft(self, request: DraftRequest | str, *, on_text: Callable[[str], None] | None = None,
               on_retry: Callable[[str], None] | None = None) -> Draft:
         """Draft one reply. ``on_text`` receives streamed text of the first attempt; ``on_retry`` is told
@@ -184,8 +193,10 @@ class Drafter:
                 on_retry(loop.reasons[-1] if loop.reasons else "revising")
         return self._finish(loop, loop.result(), started, notices, usage.to_dict())
 
-    async def adraft(self, request: DraftRequest | str) -> Draft:
-        """The async twin of ``draft`` (no streaming); many can run at once on one event loop."""
+    async def adraft(self, request: DraftRequest | str, *, sample: int = 0) -> Draft:
+        """The async twin of ``draft`` (no streaming); many can run at once on one event loop.
+
+        ``sample`` distinguishes repeated drafts of one request in the response cache."""
         started = time.monotonic()
         request, message, notices = self._prepare(request)
         loop = self._loop(request, message)
@@ -196,8 +207,15 @@ class Drafter:
         client = self._model_client()
         deadline, usage = Deadline(self.settings.timeout), Usage()
         while loop.wants_model():
+            key = self._cache_key(loop.messages, sample) if self.cache is not None else None
+            cached = self.cache.get(key) if key else None
             try:
-                completion = await client.acomplete(loop.messages, deadline=deadline, usage=usage)
+                if cached is not None:
+                    completion = cached
+                else:
+                    completion = await client.acomplete(loop.messages, deadline=deadline, usage=usage)
+                    if key:
+                        self.cache.put(key, completion)
             except ModelError as error:
                 loop.failed(error)
             else:

@@ -1,0 +1,54 @@
+"""An optional LLM-as-judge: a model grades each draft from 1 to 5 on five criteria.
+
+Reported beside the tone rules, never the only gate: judges drift, rules do not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ..drafting import Drafter
+from ..errors import ModelError
+
+CRITERIA = ("recognition", "calm", "limit", "specificity", "next_step")
+_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+
+
+def parse_verdict(text: str) -> dict[str, Any] | None:
+    """The scores from the judge's answer, or None when it is not a usable JSON object."""
+    match = _OBJECT.search(text or "")
+    if not match:
+        return None
+    try:
+        data = json.loads(match.group())
+    except ValueError:
+        return None
+    scores: dict[str, Any] = {}
+    for criterion in CRITERIA:
+        value = data.get(criterion)
+        if not isinstance(value, (int, float)) or not 1 <= value <= 5:
+            return None
+        scores[criterion] = float(value)
+    scores["comment"] = str(data.get("comment", ""))[:300]
+    return scores
+
+
+async def judge_draft(drafter: Drafter, message: str, reply: str, language: str) -> dict[str, Any]:
+    from ..model_client import Deadline, Usage
+
+    content = drafter.prompts.render(f"judge/{language}.j2", message=message, reply=reply, language=language)
+    messages = [{"role": "user", "content": content}]
+    key = drafter._cache_key(messages, 0) if drafter.cache is not None else None
+    completion = drafter.cache.get(key) if key else None
+    try:
+        if completion is None:
+            completion = await drafter._model_client().acomplete(
+                messages, deadline=Deadline(drafter.settings.timeout), usage=Usage())
+            if key:
+                drafter.cache.put(key, completion)
+    except ModelError as error:
+        return {"error": error.message}
+    verdict = parse_verdict(completion.text)
+    return verdict if verdict else {"error": "the judge's answer was not the expected JSON"}
