@@ -124,6 +124,9 @@ def _cmd_draft(args: argparse.Namespace) -> int:
 
     context = load_context(args.context) if args.context else Context()
     context = context.merged(company=args.company, agent=args.agent, customer_name=args.customer)
+    if not args.offline and not args.dry_run and (args.base_url or os.environ.get("OPENAI_BASE_URL")
+                                                  or os.environ.get("OPENAI_API_KEY")):
+        _preload_model_client()
     message, from_stdin = _read_input(args.text, "customer's message")
     try:
         return _draft(args, context, message)
@@ -133,6 +136,18 @@ def _cmd_draft(args: argparse.Namespace) -> int:
             if saved:
                 sys.stderr.write(f"drafter: your message was saved to {saved}\n")
         raise
+
+
+def _preload_model_client() -> None:
+    """Importing the openai SDK takes ~0.4 s; start it while the agent pastes the message."""
+    import threading
+
+    def load() -> None:
+        from .model_client import preload
+
+        preload()
+
+    threading.Thread(target=load, daemon=True).start()
 
 
 def _draft(args: argparse.Namespace, context: Any, message: str) -> int:

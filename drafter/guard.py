@@ -9,14 +9,17 @@ cannot be reached, the offline draft replaces it with ``status: "review"`` and t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .analysis import Analysis
 from .checker import CheckResult, check_reply
 from .composer import OfflineComposer
 from .context import Context
 from .errors import ModelError, ModelResponseError
-from .model_client import Completion
 from .prompts import PromptLibrary
+
+if TYPE_CHECKING:  # the offline path never imports the model client (nor openai)
+    from .model_client import Completion
 
 
 @dataclass
@@ -69,7 +72,7 @@ class GuardLoop:
         return check_reply(text, message=self.message, context=self.context, lang=self.language,
                            channel=self.channel, analysis=self.analysis)
 
-    def received(self, completion: Completion) -> None:
+    def received(self, completion: Completion) -> None:  # noqa: F821
         self.attempts += 1
         self.model = completion.model or self.model
         text = completion.text.strip()

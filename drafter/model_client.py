@@ -66,6 +66,11 @@ class Deadline:
         return self.remaining() <= 0
 
 
+def preload() -> None:
+    """Import the SDK ahead of time (the CLI does it in a thread while the agent pastes)."""
+    import openai  # noqa: F401
+
+
 def redact(text: str, secret: str | None) -> str:
     if secret and len(secret) >= 4:
         text = text.replace(secret, "***")

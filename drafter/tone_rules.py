@@ -281,8 +281,10 @@ def rule_language(reply: Reply) -> list[Violation]:
 
 
 _OVERPROMISE = _spec("overpromise", HARD)
-_COMMITMENTS = ("refund", "compensation", "voucher", "discount", "free_shipping", "replacement", "callback",
-                "guarantee", "deadline")
+# what a reply may commit to only when policy.allowed says so (callbacks are not commitments: evals/README.md)
+_COMMITMENTS = ("refund", "compensation", "voucher", "discount", "free_shipping", "replacement", "guarantee",
+                "deadline")
+_CLAUSE_BREAK = re.compile(r"[;:,]\s|\s(?:but|mais|however|cependant|toutefois|and|et)\s")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _TIME = re.compile(r"(\d+)\s*(h|heures?|hours?|hrs?|jours?|days?|business days|working days|jours ouvres)")
 
@@ -300,12 +302,15 @@ def rule_overpromise(reply: Reply) -> list[Violation]:
     found = []
     for sentence in _SENTENCE.finditer(reply.folded):
         text = sentence.group()
-        if patterns["hedges"].search(text):
-            continue
         for kind in _COMMITMENTS:
             m = patterns[kind].search(text)
             if not m:
                 continue
+            before = text[:m.start()]
+            breaks = list(_CLAUSE_BREAK.finditer(before))
+            clause = before[breaks[-1].end():] if breaks else before
+            if patterns["hedges"].search(clause):
+                continue  # "I'm checking whether a refund is possible": a check, not a commitment
             if kind == "deadline" and (policy.allows("deadline") or _same_time(text[m.start():], policy.response_time)):
                 continue
             if kind != "guarantee" and kind != "deadline" and policy.allows(kind):

@@ -9,7 +9,7 @@ from openai_server import delay, dynamic, reply
 
 from drafter import Drafter
 from drafter.cli import main
-from drafter.evaluation.cases import load_cases
+from drafter.evaluation.cases import EvalCase, load_cases
 from drafter.evaluation.report import compare, render_html, summarize
 from drafter.evaluation.runner import run_eval
 from drafter.response_cache import ResponseCache
@@ -160,7 +160,7 @@ def test_repeat_reports_flaky_cases(model_env):
     bad = "Hello, you IDIOT. Regards"
     answers = iter([GOOD_EN, bad, bad, bad])
     model_env.default = dynamic(lambda request: reply(next(answers, GOOD_EN)))
-    case = [c for c in CASES if c.lang == "en" and c.category == "polite"][0]
+    case = EvalCase("t-flaky", "polite", "en", "Hello, I still have no news about my case. Could you check? Thanks.")
     report = summarize(run_eval([case], Drafter(max_attempts=3), repeat=2, concurrency=1, progress=False))
     s = report["summary"]
     assert s["repeat"] == 2 and s["runs"] == 2 and s["runs_passed"] == 1
