@@ -162,11 +162,9 @@ class Drafter:
     # -- the two drivers --------------------------------------------------------------------------
 
     def _cache_key(self, messages: list[dict[str, str]], sample: int) -> str:
-        from .constants import DEFAULT_MAX_TOKENS
-
         s = self.settings
         return self.cache.key(model=s.model, base_url=s.base_url, messages=messages, temperature=s.temperature,
-                              seed=s.seed, max_tokens=DEFAULT_MAX_TOKENS, sample=sample)
+                              seed=s.seed, max_tokens=s.max_tokens, sample=sample)
 
     def draft(self, request: DraftRequest | str, *, on_text: Callable[[str], None] | None = None,
               on_retry: Callable[[str], None] | None = None) -> Draft:

@@ -18,7 +18,7 @@ from typing import Any
 
 import tenacity
 
-from .constants import DEFAULT_MAX_TOKENS, RETRY_AFTER_CAP, RETRY_INITIAL_WAIT, RETRY_MAX_TRANSPORT, RETRY_MAX_WAIT
+from .constants import RETRY_AFTER_CAP, RETRY_INITIAL_WAIT, RETRY_MAX_TRANSPORT, RETRY_MAX_WAIT
 from .errors import ModelError, ModelResponseError, ModelTimeoutError, ModelUnavailableError
 from .settings import Settings
 
@@ -217,7 +217,7 @@ class ModelClient:
             "model": self.settings.model,
             "messages": messages,
             "temperature": self.settings.temperature,
-            "max_tokens": DEFAULT_MAX_TOKENS,
+            "max_tokens": self.settings.max_tokens,
             "timeout": max(0.05, deadline.remaining()),
         }
         if self.settings.seed is not None:

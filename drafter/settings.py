@@ -8,6 +8,7 @@ Environment variables read (and nothing else is):
 - ``DRAFTER_PROMPTS_DIR`` a directory whose templates override the shipped ones, by name
 - ``DRAFTER_TIMEOUT``     overall deadline in seconds for one draft, retries included (default 60)
 - ``DRAFTER_MAX_ATTEMPTS``model drafts per request, revisions included, before the offline fallback (3)
+- ``DRAFTER_MAX_TOKENS``  longest reply the model may write, in tokens (default 600)
 - ``DRAFTER_MAX_CHARS``   longest message accepted, in characters (default 20000)
 - ``DRAFTER_ON_TOO_LONG`` ``truncate`` (default: keep the head, say so on stderr) or ``refuse`` (exit 2)
 - ``DRAFTER_DEBUG``       ``1`` prints tracebacks in the CLI
@@ -23,6 +24,7 @@ from pathlib import Path
 from .constants import (
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_CHARS,
+    DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
     DEFAULT_TEMPERATURE,
     DEFAULT_TIMEOUT,
@@ -47,6 +49,7 @@ class Settings:
     on_too_long: str = "truncate"
     temperature: float = DEFAULT_TEMPERATURE
     seed: int | None = None
+    max_tokens: int = DEFAULT_MAX_TOKENS
     force_offline: bool = False
 
     @property
@@ -85,6 +88,7 @@ def resolve_settings(
     on_too_long: str | None = None,
     temperature: float | None = None,
     seed: int | None = None,
+    max_tokens: int | None = None,
     offline: bool | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
@@ -100,6 +104,7 @@ def resolve_settings(
     raw_timeout = pick(timeout, "DRAFTER_TIMEOUT")
     raw_attempts = pick(max_attempts, "DRAFTER_MAX_ATTEMPTS")
     raw_chars = pick(max_chars, "DRAFTER_MAX_CHARS")
+    raw_tokens = pick(max_tokens, "DRAFTER_MAX_TOKENS")
     policy = pick(on_too_long, "DRAFTER_ON_TOO_LONG") or "truncate"
     if policy not in TOO_LONG_POLICIES:
         raise InputError(f"DRAFTER_ON_TOO_LONG must be one of {', '.join(TOO_LONG_POLICIES)}, got {policy!r}")
@@ -118,5 +123,6 @@ def resolve_settings(
         on_too_long=policy,
         temperature=DEFAULT_TEMPERATURE if temperature is None else float(temperature),
         seed=seed,
+        max_tokens=int(_number("DRAFTER_MAX_TOKENS", raw_tokens, int, 16)) if raw_tokens else DEFAULT_MAX_TOKENS,
         force_offline=bool(offline),
     )
