@@ -285,12 +285,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_check)
 
-    try:
-        from .evaluation.cli import add_eval_parser
-    except ImportError:  # pragma: no cover - eval is part of the package
-        pass
-    else:
-        add_eval_parser(sub)
+    from .evaluation.cli import add_eval_parser
+
+    add_eval_parser(sub)
+    for module in ("batch_cli", "serve_cli"):   # each adds its own subcommand, when present
+        try:
+            mod = __import__(f"drafter.{module}", fromlist=["add_parser"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"drafter.{module}":
+                raise
+            continue
+        mod.add_parser(sub)
     return parser
 
 
