@@ -17,6 +17,7 @@ from .constants import DEFAULT_LANGUAGE
 from .language import detect_language
 from .lexicons import Match, load_lexicon, load_words
 from .tokens import Token, fold_text, tokenize
+from .wordregex import TextWords, WordRegex
 
 THREAT_KINDS = ("legal", "review", "churn", "violence", "self_harm")
 ESCALATING_THREATS = frozenset({"violence", "self_harm"})
@@ -89,13 +90,21 @@ def _patterns() -> dict[str, Any]:
     def compile_all(items: list[str]) -> list[re.Pattern[str]]:
         return [re.compile(p, re.MULTILINE) for p in items]
 
+    def compile_one(items: list[str]) -> list[WordRegex]:
+        return [WordRegex(items)]
+
     return {
-        "threats": {k: compile_all(v) for k, v in data["threats"].items()},
-        "injection": compile_all(data["injection"]["patterns"]),
+        "threats": {k: compile_one(v) for k, v in data["threats"].items()},
+        "injection": compile_one(data["injection"]["patterns"]),
         "topics": {k: compile_all(v) for k, v in data["topics"].items()},
         "heat": compile_all(data["anger"]["heat"]),
-        "insults": compile_all(data["insults"]["fr"] + data["insults"]["en"]),
+        "insults": _combined_insults(data["insults"]["fr"] + data["insults"]["en"]),
     }
+
+
+def _combined_insults(patterns: list[str]) -> WordRegex:
+    """The [insults] constructions searched together; pattern i's insulting words are group ``w<i>``."""
+    return WordRegex([p.replace("(?P<w>", f"(?P<w{i}>") for i, p in enumerate(patterns)])
 
 
 def insult_lexicon():
@@ -124,24 +133,53 @@ _AMOUNT = re.compile(
     r"(?:[€$£]\s?\d+(?:[ ,.]\d{3})*(?:[.,]\d{1,2})?"
     r"|\b\d+(?:[ ,.]\d{3})*(?:[.,]\d{1,2})?\s?(?:€|euros?\b|eur\b|\$|dollars?\b|usd\b|£|pounds?\b|gbp\b|balles\b))",
     re.IGNORECASE)
-_DURATION = re.compile(rf"\b(?:\d+(?:[.,]\d+)?|{_NUMBER_WORDS})\s*(?:{_UNITS})\b", re.IGNORECASE)
+_DURATION = re.compile(rf"(?=\w)\b(?:\d+(?:[.,]\d+)?|{_NUMBER_WORDS})\s*(?:{_UNITS})\b", re.IGNORECASE)
 _DATE = re.compile(
-    rf"\b\d{{1,2}}(?:er|st|nd|rd|th)?\s+(?:{_MONTHS})\b(?:\s+\d{{4}})?"
-    rf"|\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?"
-    r"|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
+    rf"(?=\w)\b(?:\d{{1,2}}(?:er|st|nd|rd|th)?\s+(?:{_MONTHS})\b(?:\s+\d{{4}})?"
+    rf"|(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?"
+    r"|\d{1,2}/\d{1,2}(?:/\d{2,4})?\b)",
     re.IGNORECASE)
+# days named without a number: "depuis dimanche", "since this morning", "hier soir"
+_DAY_WORDS = {
+    "lundi": "monday", "mardi": "tuesday", "mercredi": "wednesday", "jeudi": "thursday", "vendredi": "friday",
+    "samedi": "saturday", "dimanche": "sunday", "ce matin": "this morning", "hier soir": "last night",
+    "hier": "yesterday", "avant-hier": "the day before yesterday",
+}  # not "today"/"ce soir": in a complaint they are demands ("I want it back TODAY"), not facts
+_DAY_EQUIVALENTS: dict[str, tuple[str, ...]] = {}
+for _fr, _en in _DAY_WORDS.items():
+    _DAY_EQUIVALENTS[_fr] = _DAY_EQUIVALENTS[_en] = (_fr, _en)
+_RELATIVE_DATE = re.compile(
+    r"\b(?:" + "|".join(sorted((re.escape(w) for w in _DAY_EQUIVALENTS), key=len, reverse=True)) + r")\b")
+
+
+def _calm_day(word: str) -> str:
+    """A day as a reply should write it: "FRIDAY" -> "Friday", "DIMANCHE" -> "dimanche"."""
+    if not word.isupper():
+        return word
+    return word.capitalize() if fold_text(word) in _DAY_WORDS.values() else word.lower()
+
+
+def fact_variants(fact: str) -> tuple[str, ...]:
+    """Folded forms under which a reply may name a fact ("dimanche" or "Sunday" for a French "dimanche")."""
+    folded = fold_text(fact).strip()
+    return _DAY_EQUIVALENTS.get(folded, (folded,))
+
+
 _ORDER_KEYWORD = re.compile(
-    r"(?:commande|cmd|colis|dossier|ticket|r[ée]f[ée]rence|ref|n°|no\.|numéro|numero|order|case|claim|"
-    r"contrat|contract|facture|invoice|booking|r[ée]servation|vol|flight|sinistre|client|account|compte)"
-    r"\s*(?:n°|no\.?|number|numéro|num|#|:)?\s*([A-Z0-9][A-Z0-9-]{2,20}\d)\b", re.IGNORECASE)
+    r"(?=\w)\b(?:commande|cmd|colis|dossier|ticket|r[ée]f[ée]rence|ref|n°|no\.|numéro|numero|order|case|claim|"
+    r"contrat|contract|facture|invoice|booking|r[ée]servation|vol|flight|sinistre|client|account|compte|card|carte|"
+    r"policy|police|membership|adh[ée]sion|line|ligne|number)"
+    r"\s*(?:n°|no\.?|number|numéro|num|#|:|ending(?: in| with)?|se terminant par|finissant par"
+    r"|(?:qui )?(?:finit|se termine) par)?\s*"
+    r"([A-Z0-9][A-Z0-9-]{2,20}\d)\b", re.IGNORECASE)
 _ORDER_CODE = re.compile(r"(?<![\w.,])(?:#\s?\d{3,}|[A-Z]{2,5}-?\d{3,}[A-Z0-9-]*|\d{5,12})(?![\w.,]\d)")
 
 
 def _unique(items: list[str]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
+    seen: dict[str, str] = {}
     for item in items:
-        seen.setdefault(item.strip(), None)
-    return tuple(seen)
+        seen.setdefault(item.strip().lower(), item.strip())
+    return tuple(seen.values())
 
 
 def _personal_spans(text: str) -> tuple[list[tuple[int, int]], list[str]]:
@@ -164,9 +202,13 @@ def _personal_spans(text: str) -> tuple[list[tuple[int, int]], list[str]]:
     return spans, found
 
 
-def extract_facts(text: str) -> tuple[Facts, tuple[str, ...]]:
-    """Order/ticket ids, amounts, durations and dates, plus the personal data to keep out of replies."""
+def extract_facts(text: str, exclude: list[tuple[int, int]] | None = None) -> tuple[Facts, tuple[str, ...]]:
+    """Order/ticket ids, amounts, durations and dates, plus the personal data to keep out of replies.
+
+    ``exclude``: spans that hold no facts (the insults: "un enfant de six ans ferait mieux").
+    """
     personal, personal_found = _personal_spans(text)
+    personal = personal + list(exclude or [])
 
     def free(m: re.Match[str]) -> bool:
         return not any(s < m.end() and m.start() < e for s, e in personal)
@@ -174,6 +216,9 @@ def extract_facts(text: str) -> tuple[Facts, tuple[str, ...]]:
     amounts = [m for m in _AMOUNT.finditer(text) if free(m)]
     durations = [m for m in _DURATION.finditer(text) if free(m)]
     dates = [m for m in _DATE.finditer(text) if free(m)]
+    folded = fold_text(text)
+    relative = [m for m in _RELATIVE_DATE.finditer(folded)
+                if free(m) and not any(d.start() <= m.start() < d.end() for d in dates)]
     used = [m.span() for m in amounts + durations + dates]
 
     def unused(start: int, end: int) -> bool:
@@ -193,7 +238,7 @@ def extract_facts(text: str) -> tuple[Facts, tuple[str, ...]]:
         amounts=_unique([m.group() for m in amounts]),
         durations=_unique([m.group() for m in durations
                            if not re.fullmatch(r"(?i)(a|an|un|une)\s*(min|h|mn)", m.group().strip())]),
-        dates=_unique([m.group() for m in dates]),
+        dates=_unique([m.group() for m in dates] + [_calm_day(text[m.start():m.end()]) for m in relative]),
     ), _unique(personal_found)
 
 
@@ -240,25 +285,27 @@ def _target(folded: str, match: Match, tokens: list[Token], is_profanity: bool) 
 
 
 # "he called me a liar", "il m'a traité de menteur": an insult the customer reports, not one they make
-_REPORTED = re.compile(r"\b(?:called|calling|call|calls) (?:me|us|my \w+) (?:an? )?$|\bm'(?:a|ont) (?:traite|traitee|insulte\w*) d[e']\s*$")
+_REPORTED = re.compile(r"\b(?:called|calling|call|calls) (?:me|us|my \w+) (?:an? )?$"
+                       r"|\bm'(?:a|ont) (?:traite|traitee|insulte\w*) d[e']\s*$")
 
 
-def _construction_insults(text: str, folded: str) -> list[Match]:
+def _construction_insults(text: str, folded: str, words: TextWords | None = None) -> list[Match]:
     """Insults made of innocent words ("your rubbish courier", "bande de rapaces"): message_patterns [insults]."""
     found = []
-    for pattern in _patterns()["insults"]:
-        for m in pattern.finditer(folded):
-            start, end = m.span("w") if "w" in pattern.groupindex and m.group("w") else m.span()
-            found.append(Match(text[start:end], start, end, ""))
+    for m in _patterns()["insults"].finditer(folded, words):
+        groups = [name for name, value in m.groupdict().items() if value is not None]
+        start, end = m.span(groups[0]) if groups else m.span()
+        found.append(Match(text[start:end], start, end, ""))
     return found
 
 
-def find_insults(text: str, tokens: list[Token] | None = None) -> tuple[Insult, ...]:
+def find_insults(text: str, tokens: list[Token] | None = None, words: TextWords | None = None) -> tuple[Insult, ...]:
+    """Insults and swearing in ``text``. ``tokens``, ``words``: its tokens and ``TextWords(fold_text(text))``."""
     tokens = tokenize(text) if tokens is None else tokens
-    folded = fold_text(text)
+    folded = fold_text(text) if words is None else words.text
     insults = [m for m in insult_lexicon().find(text, tokens)
                if not _REPORTED.search(folded[max(0, m.start - 30):m.start])]
-    for m in _construction_insults(text, folded):
+    for m in _construction_insults(text, folded, words):
         if not any(i.start < m.end and m.start < i.end for i in insults):
             insults.append(m)
     profanity = [m for m in profanity_lexicon().find(text, tokens)
@@ -285,13 +332,14 @@ def _is_shouting(text: str) -> bool:
     return len(caps) >= 2 or (bool(words) and len(caps) / len(words) > 0.3) or "!!" in text.replace(" ", "")
 
 
-def find_threats(folded: str) -> tuple[str, ...]:
+def find_threats(folded: str, words: TextWords | None = None) -> tuple[str, ...]:
     kinds = _patterns()["threats"]
-    return tuple(k for k in THREAT_KINDS if any(p.search(folded) for p in kinds[k]))
+    words = TextWords(folded) if words is None else words
+    return tuple(k for k in THREAT_KINDS if any(p.search(folded, words) for p in kinds[k]))
 
 
-def has_injection(folded: str) -> bool:
-    return any(p.search(folded) for p in _patterns()["injection"])
+def has_injection(folded: str, words: TextWords | None = None) -> bool:
+    return any(p.search(folded, words) for p in _patterns()["injection"])
 
 
 def find_topic(folded: str) -> str:
@@ -318,11 +366,12 @@ def analyze_message(text: str, *, default_language: str | None = None) -> Analys
         raise TypeError(f"analyze_message expects a str, got {type(text).__name__}")
     tokens = tokenize(text)
     folded = fold_text(text)
+    words = TextWords(folded)
     language, confidence = detect_language(text, default=None)
-    insults = find_insults(text, tokens)
+    insults = find_insults(text, tokens, words)
     shouting = _is_shouting(text)
-    threats = find_threats(folded)
-    facts, personal = extract_facts(text)
+    threats = find_threats(folded, words)
+    facts, personal = extract_facts(text, [(i.start, i.end) for i in insults])
     return Analysis(
         language=language or default_language or DEFAULT_LANGUAGE,
         language_confidence=confidence,
@@ -330,7 +379,7 @@ def analyze_message(text: str, *, default_language: str | None = None) -> Analys
         anger=_anger(folded, text, insults, shouting, threats),
         shouting=shouting,
         threats=threats,
-        injection=has_injection(folded),
+        injection=has_injection(folded, words),
         facts=facts,
         topic=find_topic(folded),
         personal_data=personal,

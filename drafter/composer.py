@@ -28,6 +28,16 @@ def _join_continuations(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
 
 
+_SHOUTED = re.compile(r"\b[A-ZÀ-ÖØ-Þ]{3,}\b")
+
+
+def _calm(fact: str | None) -> str | None:
+    """A fact quoted from a message in capitals ("THREE WEEKS", "1ER AVRIL") is written in lower case."""
+    if fact and _SHOUTED.search(fact):  # only durations, amounts and dates: no codes to keep in capitals
+        return fact.lower()
+    return fact
+
+
 class OfflineComposer:
     """Writes the three steps of the method without a model."""
 
@@ -40,13 +50,16 @@ class OfflineComposer:
                   channel: str) -> dict[str, object]:
         facts = analysis.facts
         order_id = facts.order_ids[0] if facts.order_ids else None
-        duration = facts.durations[0] if facts.durations else None
-        amount = facts.amounts[0] if facts.amounts else None
+        duration = _calm(facts.durations[0]) if facts.durations else None
+        amount = _calm(facts.amounts[0]) if facts.amounts else None
         used = {order_id, duration}
         if analysis.topic == "billing":
             used.add(amount)
-        extra = [f for f in (facts.order_ids[1:3] + facts.amounts[:2] + facts.durations[1:2] + facts.dates[:2])
-                 if f not in used]
+        extra: list[str] = []
+        for f in (facts.order_ids[1:3] + tuple(_calm(f) for f in facts.amounts[:2] + facts.durations[1:2]
+                                               + facts.dates[:2])):
+            if f not in used and f.lower() not in {e.lower() for e in extra}:
+                extra.append(f)
         return {
             "channel": channel,
             "variant": zlib.crc32(message.encode("utf-8", "replace")) % 3,

@@ -9,6 +9,7 @@ match that falls inside it is dropped ("nulle part" is not the insult "nulle").
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -42,12 +43,29 @@ class Lexicon:
             else:
                 self.phrases.setdefault(parts[0], []).append(parts)
         self.prefixes.sort(key=len, reverse=True)
+        for starts in self.phrases.values():
+            starts.sort(key=len, reverse=True)   # longest phrase first
+        self._hits: dict[str, str | None] = {}    # folded word -> entry, memoised
+        self._positive: set[str] = set()          # the memoised words that are entries
+        self._prefix_set = frozenset(self.prefixes)
+        self._prefix_lengths = sorted({len(p) for p in self.prefixes}, reverse=True)
         self.exceptions = [tuple(fold(t.text) for t in tokenize(e)) for e in exceptions or []]
 
     def __len__(self) -> int:
         return len(self.words) + len(self.prefixes) + sum(len(v) for v in self.phrases.values())
 
     def _word_hit(self, folded: str) -> str | None:
+        hits = self._hits
+        if folded in hits:
+            return hits[folded]
+        hit = self._compute_hit(folded)
+        if len(hits) < 100_000:  # bounded: a long-running server sees endless new words
+            hits[folded] = hit
+            if hit:
+                self._positive.add(folded)
+        return hit
+
+    def _compute_hit(self, folded: str) -> str | None:
         if folded in self.words:
             return folded
         if "*" in folded or "#" in folded:
@@ -58,9 +76,9 @@ class Lexicon:
                     if len(word) == len(folded) and pattern.match(word):
                         return word
             return None
-        for prefix in self.prefixes:
-            if folded.startswith(prefix):
-                return prefix + "*"
+        for n in self._prefix_lengths:  # longest prefix first, one set lookup per length
+            if len(folded) >= n and folded[:n] in self._prefix_set:
+                return folded[:n] + "*"
         return None
 
     def find(self, text: str, tokens: list[Token] | None = None) -> list[Match]:
@@ -68,16 +86,33 @@ class Lexicon:
         tokens = tokenize(text) if tokens is None else tokens
         hits: list[Match] = []
         taken: set[int] = set()
-        for i, token in enumerate(tokens):
-            for phrase in sorted(self.phrases.get(token.folded, ()), key=len, reverse=True):
+        phrases = self.phrases
+        # fast path: most texts hold no entry at all; look each distinct word up once
+        folded = [t.folded for t in tokens]
+        distinct = set(folded)
+        starts_phrase = not phrases.keys().isdisjoint(distinct)
+        memo = self._hits
+        for w in [w for w in distinct if w not in memo]:
+            self._word_hit(w)
+        hit_words = distinct & self._positive if len(self._hits) < 100_000 else \
+            {w for w in distinct if self._word_hit(w)}
+        if not starts_phrase and not hit_words:
+            runs = spaced_runs(text, tokens)
+            if not runs:
+                return []
+        for i, token in enumerate(tokens if starts_phrase else ()):
+            starts = phrases.get(token.folded)
+            if not starts:
+                continue
+            for phrase in starts:
                 n = len(phrase)
-                if tuple(t.folded for t in tokens[i:i + n]) == phrase:
+                if tuple(folded[i:i + n]) == phrase:
                     hits.append(Match(text[token.start:tokens[i + n - 1].end], token.start,
                                       tokens[i + n - 1].end, " ".join(phrase)))
                     taken.update(range(i, i + n))
                     break
-        for i, token in enumerate(tokens):
-            if i in taken:
+        for i, token in enumerate(tokens if hit_words else ()):
+            if i in taken or token.folded not in hit_words:
                 continue
             entry = self._word_hit(token.folded)
             if entry:
@@ -91,10 +126,13 @@ class Lexicon:
         return sorted(hits, key=lambda h: h.start)
 
     def _excepted(self, hit: Match, tokens: list[Token]) -> bool:
-        for phrase in self.exceptions:
-            n = len(phrase)
-            for i in range(len(tokens) - n + 1):
-                if tokens[i].start <= hit.start and tokens[i + n - 1].end >= hit.end:
+        # an exception phrase covering the hit starts at most (longest phrase - 1) tokens before it
+        first = bisect_right([t.start for t in tokens], hit.start) - 1
+        longest = max(len(p) for p in self.exceptions)
+        for i in range(max(0, first - longest + 1), first + 1):
+            for phrase in self.exceptions:
+                n = len(phrase)
+                if i + n <= len(tokens) and tokens[i].start <= hit.start and tokens[i + n - 1].end >= hit.end:
                     if tuple(t.folded for t in tokens[i:i + n]) == phrase:
                         return True
         return False

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 # a word: letters/digits, with disguise symbols allowed inside (f*ck, a**hole, $hit, @rnaque)
 _WORD = re.compile(r"[\w*@$€]+(?:[*@$€]+[\w]*)*", re.UNICODE)
@@ -21,8 +21,9 @@ _REPEAT = re.compile(r"(\w)\1{2,}")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """One word (a named tuple: tokenizing is on the hot path of every check)."""
+
     text: str       # as written
     folded: str     # compared form
     start: int
@@ -50,23 +51,42 @@ def _fold_char(c: str) -> str:
     return base if len(base) == 1 else c.lower()[:1] or c
 
 
+class _FoldTable(dict):
+    """``str.translate`` table built on demand: each character folded once, then looked up."""
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = _fold_char(chr(code))
+        return value
+
+
+_FOLD_TABLE = _FoldTable({ord("’"): "'"})
+
+
 def fold_text(text: str) -> str:
     """Lower case without accents, one character for one, so spans in it are spans in ``text``.
 
     Apostrophes are unified to ``'``.
     """
-    return "".join(_fold_char(c) for c in text.replace("’", "'"))
+    return text.translate(_FOLD_TABLE)
+
+
+_new_tuple = tuple.__new__
 
 
 def tokenize(text: str) -> list[Token]:
-    return [Token(m.group(), fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+    return [_new_tuple(Token, (m[0], fold(m[0]), m.start(), m.end())) for m in _WORD.finditer(text)]
 
 
 _SEP = re.compile(r"^[ .\-_·]{1,2}$")
 
 
+_SPACED_HINT = re.compile(r"(?<![\w*@$€])[\w*@$€][ .\-_·]{1,2}[\w*@$€][ .\-_·]{1,2}[\w*@$€](?![\w*@$€])")
+
+
 def spaced_runs(text: str, tokens: list[Token]) -> list[Token]:
     """Words typed letter by letter: three or more one-character tokens joined by spaces or dots."""
+    if not _SPACED_HINT.search(text):
+        return []  # fast path: no three single characters in a row
     runs: list[Token] = []
     i = 0
     while i < len(tokens):

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from .analysis import Analysis, find_insults
+from .analysis import Analysis, fact_variants, find_insults
 from .constants import LENGTH_BOUNDS
 from .context import Context
 from .language import language_scores
 from .lexicons import load_lexicon, load_words
 from .tokens import Token, fold, fold_text, tokenize
+from .wordregex import TextWords, WordRegex, first_words
 
 HARD = "hard"
 SOFT = "soft"
@@ -51,10 +52,13 @@ class Reply:
     analysis: Analysis | None = None
     folded: str = field(init=False)
     tokens: list[Token] = field(init=False)
+    words: TextWords = field(init=False)
+    echo_cache: list[tuple[int, int, str]] | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.folded = fold_text(self.text)
         self.tokens = tokenize(self.text)
+        self.words = TextWords(self.folded)   # for drafter.wordregex
 
     def names(self) -> set[str]:
         """Words of the names in the context (a company called "ZAP" is not shouting)."""
@@ -84,26 +88,41 @@ def _patterns() -> dict:
         return _MACRO.sub(lambda m: words[m.group(1)] if m.group(1) in words else m.group(), pattern)
 
     def comp(value: object) -> object:
-        if isinstance(value, str):
-            return re.compile(expand(value), re.MULTILINE)
-        if isinstance(value, list):
-            return re.compile("|".join(f"(?:{expand(p)})" for p in value), re.MULTILINE)
+        if isinstance(value, (str, list)):
+            return re.compile(_alternation([expand(p) for p in ([value] if isinstance(value, str) else value)]),
+                              re.MULTILINE)
         return {k: comp(v) for k, v in value.items()}  # type: ignore[union-attr]
 
-    return {k: comp(v) for k, v in data.items()}
+    compiled = {k: comp(v) for k, v in data.items()}
+    for k, v in data.items():  # the two languages together, tried word by word (drafter.wordregex)
+        if isinstance(v, dict) and isinstance(v.get("fr"), list) and isinstance(v.get("en"), list):
+            compiled[k]["both"] = WordRegex([expand(p) for p in v["fr"] + v["en"]])
+    compiled["overpromise"]["fast"] = {kind: WordRegex([expand(p) for p in data["overpromise"][kind]])
+                                       for kind in _COMMITMENTS}
+    return compiled
 
 
 _MACRO = re.compile(r"\{\{(\w+)\}\}")
 
 
-def _both(rule: str) -> list[re.Pattern[str]]:
+def _alternation(patterns: list[str]) -> str:
+    """One regex for a list of patterns, fast: the alternatives that begin at a word boundary share one
+    word-start test, so the engine does not try each of them inside every word."""
+    # only the alternatives known to start with a word character ("\b'll" does not)
+    starts_word = [p.startswith(r"\b") and first_words(p) is not None for p in patterns]
+    at_word = [p[2:] for p, w in zip(patterns, starts_word, strict=True) if w]
+    others = [f"(?:{p})" for p, w in zip(patterns, starts_word, strict=True) if not w]
+    parts = ([r"(?=\w)\b(?:" + "|".join(f"(?:{p})" for p in at_word) + ")"] if at_word else []) + others
+    return "|".join(parts)
+
+
+def _both(rule: str) -> list[WordRegex]:
     """A reply is checked with the patterns of both languages: a French reply may hold English."""
-    pats = _patterns()[rule]
-    return [pats["fr"], pats["en"]]
+    return [_patterns()[rule]["both"]]
 
 
-def _find(patterns: list[re.Pattern[str]], reply: Reply) -> list[re.Match[str]]:
-    return [m for p in patterns for m in p.finditer(reply.folded)]
+def _find(patterns: list[WordRegex], reply: Reply) -> list[re.Match[str]]:
+    return [m for p in patterns for m in p.finditer(reply.folded, reply.words)]
 
 
 def _violation(rule: ToneRuleSpec, message: str, reply: Reply | None = None, start: int = 0,
@@ -123,33 +142,59 @@ def _spec(rule_id: str, severity: str) -> ToneRuleSpec:
 
 # --- hard rules ------------------------------------------------------------------------------------
 
+# Before an echoed insult word, in the same sentence: the customer's words or view are reported ("you called
+# us clowns", "you feel we're thieves", "vous nous traitez d'escrocs") or denied ("we're not scammers").
+# Such a reply breaks echo_insult, not insult.
 _REPORTING = re.compile(
-    r"(trait\w*|qualifi\w*|call\w*|term\w*|describ\w*|said|say|dites|ecrivez|ecrit|wrote|written|parlez|"
-    r"mot|word|propos|remarks?|comments?|using|employez|utilisez)\W+(\w+\W+){0,4}$")
+    r"\b(trait\w*|qualifi\w*|call\w*|term\w*|describ\w*|said|say|dites|ecrivez|ecrit|wrote|written|parlez|"
+    r"mot|word|propos|remarks?|comments?|using|employez|utilisez|feel|felt|think|thought|believe|consider|"
+    r"see|view|find|pensez|trouvez|estimez|considerez|jugez|voyez|sentiment|impression|avis)\W+(\w+\W+){0,6}$"
+    r"|\b(not|never|n't|no|ne sommes pas|ne suis pas|n'etes pas|ne sont pas|pas|jamais)\W+(\w+\W+){0,1}$")
+_SENTENCE_START = re.compile(r"[.!?\n][^.!?\n]*$")
 
 
 def _echoes(reply: Reply) -> list[tuple[int, int, str]]:
-    """Spans of the reply that repeat an insult word of the customer's message."""
+    """Spans of the reply that repeat an insult word of the customer's message (computed once per reply)."""
+    if reply.echo_cache is None:
+        reply.echo_cache = _find_echoes(reply)
+    return reply.echo_cache
+
+
+def _find_echoes(reply: Reply) -> list[tuple[int, int, str]]:
     if not reply.analysis or not reply.analysis.insults:
         return []
+    generic = {"bande", "espece", "tas", "bunch", "pack", "you", "vous", "your", "votre", "the", "les", "des",
+               "de", "of", "sale", "pauvre", "gros", "grosse", "are", "etes", "what", "such", "this", "that", "lot",
+               "all", "une", "est", "sont", "pour", "qui", "absolute", "utter", "total", "complete", "real"}
     said: set[str] = set()
     for insult in reply.analysis.insults:
-        said.update(t.folded for t in tokenize(insult.text) if len(t.folded) >= 3)
-    generic = {"bande", "espece", "tas", "bunch", "pack", "you", "vous", "your", "votre", "the", "les", "des",
-               "de", "of", "sale", "pauvre", "gros", "grosse", "are", "etes", "what", "such", "this", "that"}
-    said -= generic
+        if insult.target == "other":
+            continue  # swearing at nothing ("bloody hell", "putain"): no insult word to echo
+        words = [t.folded for t in tokenize(insult.text) if len(t.folded) >= 3 and t.folded not in generic]
+        if len(words) <= 3:  # a demeaning sentence ("un enfant de six ans ferait mieux") has no word to echo
+            said.update(words)
     hits = []
     for token in reply.tokens:
         word = token.folded
-        for insult in said:
-            n = min(len(word), len(insult))
-            common = 0
-            while common < n and word[common] == insult[common]:
-                common += 1
-            if word == insult or (n >= 4 and common >= max(4, max(len(word), len(insult)) - 3)):
-                hits.append((token.start, token.end, token.text))
-                break
+        if any(_same_word(word, insult) for insult in said):
+            hits.append((token.start, token.end, token.text))
     return hits
+
+
+_INFLECTIONS = ("s", "e", "es", "x", "ee", "ees", "ed", "ing")
+
+
+def _same_word(a: str, b: str) -> bool:
+    """One word in two forms: idiot/idiots, incompétent/incompétents/incompétence, voleur/voleurs — not pour/pourris."""
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    if long_.startswith(short) and long_[len(short):] in _INFLECTIONS:
+        return True
+    common = 0
+    while common < len(short) and short[common] == long_[common]:
+        common += 1
+    return common >= 6 and len(long_) - common <= 3
 
 
 _INSULT = _spec("insult", HARD)
@@ -159,13 +204,16 @@ def rule_insult(reply: Reply) -> list[Violation]:
     names = {fold(w) for w in reply.names()}
     echoed = {(s, e) for s, e, _ in _echoes(reply)}
     found: list[Violation] = []
-    hits = [(i.start, i.end, i.text) for i in find_insults(reply.text, reply.tokens)]
+    hits = [(i.start, i.end, i.text) for i in find_insults(reply.text, reply.tokens, reply.words)]
     hits += [(m.start, m.end, m.text) for m in load_lexicon("demeaning.fr.txt", "demeaning.en.txt").find(
         reply.text, reply.tokens)]
     for start, end, text in sorted(set(hits)):
         if fold(text) in names:
             continue
-        if any(s <= start and end <= e for s, e in echoed) and _REPORTING.search(reply.folded[max(0, start - 60):start]):
+        before = reply.folded[max(0, start - 80):start]
+        cut = _SENTENCE_START.search(before)
+        before = before[cut.start() + 1:] if cut else before
+        if any(s <= start and end <= e for s, e in echoed) and _REPORTING.search(before):
             continue  # "vous nous traitez d'escrocs": an echo (echo_insult), not an insult of ours
         found.append(_violation(_INSULT, f"insulting or demeaning words: \"{text}\"; remove them", reply, start, end))
     return found
@@ -188,19 +236,41 @@ def rule_threat(reply: Reply) -> list[Violation]:
                        reply, m.start(), m.end()) for m in _find(_both("threat"), reply)]
 
 
+_PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{[A-Za-z_][\w ]{0,30}\}|\[[^\[\]\n]{2,40}\](?!\()|<[A-Z][A-Z_ ]{1,30}>|"
+                          r"\bX{3,}\b|\b(?:NAME|NOM|PRENOM|PRÉNOM|AGENT_NAME|CUSTOMER_NAME)\b")
 _CAPS = re.compile(r"(?<![\w-])[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'’-]*[A-ZÀ-ÖØ-Þ](?![\w-])")
 _SHOUTING = _spec("shouting", HARD)
+
+
+# how English and French words may begin: a short word in capitals that begins otherwise ("DVLA", "CPAM")
+# or has no vowel ("PSG") cannot be read as a word, so it is an acronym
+_ONSETS = frozenset("bl br ch cl cr dr fl fr gl gr pl pr sc sh sk sl sm sn sp st sw th tr tw wh wr ph qu kn gn ps "
+                    "pn sq sv vr".split())
+_VOWELS = frozenset("AEIOUYÀÂÄÆÉÈÊËÎÏÔÖŒÙÛÜ")
+
+
+def _spelled_out(word: str) -> bool:
+    letters = [c for c in word if c.isalpha()]
+    if not any(c in _VOWELS for c in letters):
+        return True
+    return len(letters) <= 4 and letters[0] not in _VOWELS and letters[1] not in _VOWELS and \
+        fold("".join(letters[:2])) not in _ONSETS
 
 
 def rule_shouting(reply: Reply) -> list[Violation]:
     acronyms = load_words("acronyms.txt")
     names = reply.names()
+    placeholders = [m.span() for m in _PLACEHOLDER.finditer(reply.text)]
     found = []
     for m in _CAPS.finditer(reply.text):
         word = m.group()
         letters = sum(c.isalpha() for c in word)
         if letters < 3 or word in acronyms or word in names or word.replace("-", "") in acronyms:
             continue
+        if _spelled_out(word):
+            continue  # an acronym read letter by letter (PSG, SNCF, DVLA), not a word
+        if any(s <= m.start() and m.end() <= e for s, e in placeholders):
+            continue  # XXX, <NAME>: a placeholder (leak), not shouting
         if re.search(r"\d", reply.text[max(0, m.start() - 1):m.end() + 1]):
             continue  # codes such as AB123
         found.append(_violation(_SHOUTING, f"word in capitals \"{word}\"; write it in lower case",
@@ -216,9 +286,24 @@ _TON_NOUN_BEFORE = {"un", "le", "ce", "du", "meme", "quel", "votre", "notre", "l
                     "cet", "d", "au", "autre"}
 _TON_NOUN_AFTER = re.compile(r"^\s*(courtois|calme|respectueux|cordial|poli|agressif|employe|utilise|correct|serein|"
                              r"plus|sec|froid|neutre|apaise|vif|monte|eleve|de la|de voix|des echanges|sur)")
-_IMPERATIVE_HYPHEN = re.compile(r"\b([a-z]+)-(moi|nous|lui|toi)\b")
+_CLITICS = frozenset({"vous", "nous", "le", "la", "les", "l", "en", "y", "lui", "leur", "me", "m"})
+
+
+def _first_person_before(tokens: list[Token], i: int) -> bool:
+    """Is token i the verb of "je" ("je tiens", "je vous tiens", "je m'en tiens")?"""
+    j = i - 1
+    while j >= 0 and tokens[j].folded in _CLITICS:
+        j -= 1
+    return j >= 0 and tokens[j].folded in ("je", "j")
+
+
+# before "-moi/-nous": vous forms (dites-moi), prepositions, and pronouns of a chain (envoyez-les-nous)
+_NOT_TU_BEFORE_HYPHEN = frozenset({"vous", "chez", "entre", "peut", "vis", "avec", "apres", "pour", "dites", "faites",
+                                   "le", "la", "les", "en", "y", "leur"})
+_IMPERATIVE_HYPHEN = re.compile(r"\b([a-z]+)(?:-(?:le|la|les|en|y|leur))?-(moi|nous|lui|toi)\b")
 _IMPERATIVE_START = re.compile(
-    r"(?:^|[.!?:\n]\s*)(regarde|verifie|envoie|dis|attends|fais|essaie|essaye|redemarre|rappelle|clique|contacte|"
+    r"(?:^|[.!?:\n]\s*)(?:n'|ne )?(hesite|inquiete|"
+    r"regarde|verifie|envoie|dis|attends|fais|essaie|essaye|redemarre|rappelle|clique|contacte|"
     r"patiente|sois|calme|ecoute|lis|relis|ouvre|note|va|viens|appelle|tape|debranche|rebranche|connecte|reessaie|"
     r"mets|prends|donne|pense|oublie|laisse|excuse|sache|vois|cherche|remplis|choisis|confirme|indique|precise)\s",
     re.MULTILINE)
@@ -247,15 +332,15 @@ def rule_register(reply: Reply) -> list[Violation]:
                 continue
         if word in ("te", "ta") and reply.text[token.start:token.end] in ("TE", "TA"):
             continue
-        if word == "tiens" and i and tokens[i - 1].folded in ("je",):
-            continue  # "je tiens à" is first person
+        if word == "tiens" and _first_person_before(tokens, i):
+            continue  # "je tiens à", "je vous tiens informé": first person
         if word == "te" and i + 1 < len(tokens) and tokens[i + 1].folded == "deum":
             continue
         found.append(_violation(_REGISTER, f"tutoiement (\"{token.text}\"); always write vous", reply,
                                 token.start, token.end))
     for m in _IMPERATIVE_HYPHEN.finditer(reply.folded):
         verb = m.group(1)
-        if verb.endswith(("ez", "ons")) or verb in ("vous", "chez", "entre", "peut", "vis", "avec", "apres", "pour"):
+        if verb.endswith(("ez", "ons")) or verb in _NOT_TU_BEFORE_HYPHEN:
             continue
         found.append(_violation(_REGISTER, f"imperative with tu (\"{reply.text[m.start():m.end()]}\"); use the vous form",
                                 reply, m.start(), m.end()))
@@ -299,10 +384,14 @@ def _same_time(found: str, allowed: str | None) -> bool:
 def rule_overpromise(reply: Reply) -> list[Violation]:
     patterns = _patterns()["overpromise"]
     policy = reply.context.policy
-    found = []
+    found: list[Violation] = []
+    fast = patterns["fast"]
+    kinds = [kind for kind in _COMMITMENTS if fast[kind].search(reply.folded, reply.words)]
+    if not kinds:
+        return found
     for sentence in _SENTENCE.finditer(reply.folded):
         text = sentence.group()
-        for kind in _COMMITMENTS:
+        for kind in kinds:
             m = patterns[kind].search(text)
             if not m:
                 continue
@@ -323,8 +412,6 @@ def rule_overpromise(reply: Reply) -> list[Violation]:
     return found
 
 
-_PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{[A-Za-z_][\w ]{0,30}\}|\[[^\[\]\n]{2,40}\](?!\()|<[A-Z][A-Z_ ]{1,30}>|"
-                          r"\bX{3,}\b|\b(?:NAME|NOM|PRENOM|PRÉNOM|AGENT_NAME|CUSTOMER_NAME)\b")
 _LEAK = _spec("leak", HARD)
 
 
@@ -353,7 +440,7 @@ _ACK = _spec("acknowledge", SOFT)
 
 
 def rule_acknowledge(reply: Reply) -> list[Violation]:
-    if _find(_both("acknowledge"), reply):
+    if _patterns()["acknowledge"]["both"].search(reply.folded, reply.words):
         return []
     return [_violation(_ACK, "does not recognise the customer's feeling or situation; name it without judging")]
 
@@ -382,8 +469,12 @@ def rule_restate(reply: Reply) -> list[Violation]:
             key = _digits(fact)
             if key and (key in reply_numbers or key in _digits(reply.text)):
                 return []
-            if not key and fold_text(fact) in reply.folded:
+            if not key and any(re.search(rf"\b{re.escape(v)}\b", reply.folded) for v in fact_variants(fact)):
                 return []
+        # any other figure of the message repeated (40 employés, 12 salariés) restates it too
+        message_numbers = {_digits(n) for n in re.findall(r"\d+(?:[.,]\d+)?", reply.message)}
+        if any(len(n) >= 2 and n in message_numbers for n in reply_numbers):
+            return []
         return [_violation(_RESTATE, "does not restate the customer's facts ("
                            + ", ".join(facts.all()[:3]) + "); name them")]
     message_words = {t.folded for t in tokenize(reply.message) if len(t.folded) >= 5 and t.folded not in _STOP}
@@ -418,7 +509,7 @@ _NEXT = _spec("next_step", SOFT)
 
 
 def rule_next_step(reply: Reply) -> list[Violation]:
-    if _find(_both("next_step"), reply):
+    if _patterns()["next_step"]["both"].search(reply.folded, reply.words):
         return []
     return [_violation(_NEXT, "proposes no concrete next step; say what you do now or what you need")]
 
@@ -444,11 +535,15 @@ def rule_yes_but(reply: Reply) -> list[Violation]:
                                reply, s, s + len(later.group()))]
         if i + 1 < len(sentences):
             nxt = sentences[i + 1]
-            head = contrast.match(nxt.group().lstrip())
+            body = nxt.group().lstrip()
+            offset = nxt.start() + len(nxt.group()) - len(body)
+            # "I understand. But…" at the head of the next sentence; an adverb ("Je vous demande toutefois de…")
+            # within its first words
+            head = contrast.match(body) or pats["contrast_adverb"].search(body, 0, 30)
             if head:
-                s = nxt.start() + (len(nxt.group()) - len(nxt.group().lstrip()))
-                return [_violation(_YES_BUT, f"takes the empathy back with \"{reply.text[s:s + len(head.group())]}\"",
-                                   reply, s, s + len(head.group()))]
+                s = offset + head.start()
+                return [_violation(_YES_BUT, f"takes the empathy back with \"{reply.text[s:offset + head.end()]}\"",
+                                   reply, s, offset + head.end())]
     return []
 
 
