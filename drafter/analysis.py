@@ -39,9 +39,10 @@ class Facts:
     amounts: tuple[str, ...] = ()
     durations: tuple[str, ...] = ()
     dates: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()     # codes, versions, error numbers, counts, times of day
 
     def all(self) -> tuple[str, ...]:
-        return self.order_ids + self.amounts + self.durations + self.dates
+        return self.order_ids + self.amounts + self.durations + self.dates + self.references
 
     def __bool__(self) -> bool:
         return bool(self.all())
@@ -96,7 +97,8 @@ def _patterns() -> dict[str, Any]:
     return {
         "threats": {k: compile_one(v) for k, v in data["threats"].items()},
         "injection": compile_one(data["injection"]["patterns"]),
-        "topics": {k: compile_all(v) for k, v in data["topics"].items()},
+        "topics": {k: (compile_all(data["topics"]["strong"].get(k, [])), compile_all(v))
+                   for k, v in data["topics"]["weak"].items()},
         "heat": compile_all(data["anger"]["heat"]),
         "insults": _combined_insults(data["insults"]["fr"] + data["insults"]["en"]),
     }
@@ -131,7 +133,29 @@ _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _PHONE = re.compile(r"(?:\+\d{1,3}[ .-]?)?(?:\(?\d{1,4}\)?[ .-]?){2,5}\d{2,4}")
 _AMOUNT = re.compile(
     r"(?:[€$£]\s?\d+(?:[ ,.]\d{3})*(?:[.,]\d{1,2})?"
-    r"|\b\d+(?:[ ,.]\d{3})*(?:[.,]\d{1,2})?\s?(?:€|euros?\b|eur\b|\$|dollars?\b|usd\b|£|pounds?\b|gbp\b|balles\b))",
+    r"|\b\d+(?:[ ,.]\d{3})*(?:[.,]\d{1,2})?\s?(?:€|euros?\b|eur\b|e\b|\$|dollars?\b|usd\b|£|pounds?\b|gbp\b|balles\b))"
+    r"(?:\s?/\s?(?:month|mois|an|year|yr|mo|mth)\b)?",
+    re.IGNORECASE)
+# other facts a reply should repeat: codes (ZX4PLM, 7f3a-22c1), versions (4.2.1), error numbers,
+# counts ("11 times", "3 fois"), times of day ("6pm", "14h30"), frequencies, hyphenated durations
+_REFERENCE = re.compile(
+    r"(?<![\w.,/-])(?:"
+    r"(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]+)*"
+    r"|[0-9a-f]{4,}(?:-[0-9a-f]{4,})+"
+    r"|\d+\.\d+(?:\.\d+)*"
+    r"|(?:every|toutes les|tous les)\s+\d+\s+\w+"
+    r"|\d+-(?:hour|day|week|month|minute|year)s?"
+    r"|\d{1,2}(?::\d\d)?\s?(?:am|pm)|\d{1,2}h\d{0,2}"
+    r"|\d+\s+(?:times|fois|different\s+\w+|différent\w*\s+\w+)"
+    r"|\d{1,3}(?:,\d{3})+"
+    r"|(?<=error )\d{3}|(?<=erreur )\d{3}|(?<=code )\d{3,6}"
+    r")(?![\w-])")
+_DAYS = "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+# "since 6pm", "depuis hier soir", "depuis lundi": a duration the customer counts from a point in time
+_SINCE = re.compile(
+    rf"\b(?:since|depuis)\s+(?:\d{{1,2}}(?::\d\d)?\s?(?:am|pm)|\d{{1,2}}\s?h(?:\d\d)?|hier(?: soir| matin)?|avant-hier"
+    rf"|ce matin|cette nuit|this morning|yesterday(?: morning| evening)?|last (?:night|week|month)|{_DAYS}"
+    rf"|(?:le |the )?\d{{1,2}}(?:er|st|nd|rd|th)?\s+(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?)\b",
     re.IGNORECASE)
 _DURATION = re.compile(rf"(?=\w)\b(?:\d+(?:[.,]\d+)?|{_NUMBER_WORDS})\s*(?:{_UNITS})\b", re.IGNORECASE)
 _DATE = re.compile(
@@ -215,11 +239,17 @@ def extract_facts(text: str, exclude: list[tuple[int, int]] | None = None) -> tu
 
     amounts = [m for m in _AMOUNT.finditer(text) if free(m)]
     durations = [m for m in _DURATION.finditer(text) if free(m)]
+    durations += [m for m in _SINCE.finditer(text)
+                  if free(m) and not any(d.start() <= m.start() < d.end() for d in durations)]
+    durations.sort(key=lambda m: m.start())
     dates = [m for m in _DATE.finditer(text) if free(m)]
     folded = fold_text(text)
     relative = [m for m in _RELATIVE_DATE.finditer(folded)
                 if free(m) and not any(d.start() <= m.start() < d.end() for d in dates)]
     used = [m.span() for m in amounts + durations + dates]
+    references = [m for m in _REFERENCE.finditer(text) if free(m)
+                  and not any(s < m.end() and m.start() < e for s, e in used)
+                  and not re.fullmatch(r"(19|20)\d\d", m.group())]
 
     def unused(start: int, end: int) -> bool:
         return not any(s < end and start < e for s, e in used + personal)
@@ -239,6 +269,8 @@ def extract_facts(text: str, exclude: list[tuple[int, int]] | None = None) -> tu
         durations=_unique([m.group() for m in durations
                            if not re.fullmatch(r"(?i)(a|an|un|une)\s*(min|h|mn)", m.group().strip())]),
         dates=_unique([m.group() for m in dates] + [_calm_day(text[m.start():m.end()]) for m in relative]),
+        references=_unique([m.group() for m in references
+                            if m.group() not in orders and not any(m.group() in o for o in orders)]),
     ), _unique(personal_found)
 
 
@@ -343,7 +375,8 @@ def has_injection(folded: str, words: TextWords | None = None) -> bool:
 
 
 def find_topic(folded: str) -> str:
-    scores = {topic: sum(len(p.findall(folded)) for p in pats) for topic, pats in _patterns()["topics"].items()}
+    scores = {topic: 3 * sum(len(p.findall(folded)) for p in strong) + sum(len(p.findall(folded)) for p in weak)
+              for topic, (strong, weak) in _patterns()["topics"].items()}
     best = max(scores, key=lambda t: scores[t])
     return best if scores[best] else "other"
 

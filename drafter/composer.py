@@ -56,9 +56,11 @@ class OfflineComposer:
         if analysis.topic == "billing":
             used.add(amount)
         extra: list[str] = []
-        for f in (facts.order_ids[1:3] + tuple(_calm(f) for f in facts.amounts[:2] + facts.durations[1:2]
-                                               + facts.dates[:2])):
-            if f not in used and f.lower() not in {e.lower() for e in extra}:
+        limit = 4 if channel == "chat" else 6    # restate the customer's own facts, within the length bounds
+        for f in (facts.order_ids[1:4] + tuple(_calm(f) for f in facts.amounts[:3] + facts.durations[1:3]
+                                               + facts.dates[:3] + facts.references[:4])):
+            said = {u.lower() for u in used if u} | {e.lower() for e in extra}
+            if len(extra) < limit and not any(f.lower() in u for u in said):
                 extra.append(f)
         return {
             "channel": channel,
