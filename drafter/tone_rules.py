@@ -423,6 +423,24 @@ def rule_leak(reply: Reply) -> list[Violation]:
                          reply, m.start(), m.end()) for m in pats["prompt"].finditer(reply.folded)]
     found += [_violation(_LEAK, f"refers to an AI or a model (\"{reply.text[m.start():m.end()]}\"); write as the agent",
                          reply, m.start(), m.end()) for m in pats["ai"].finditer(reply.folded)]
+    found += _personal_echoes(reply)
+    return found
+
+
+def _personal_echoes(reply: Reply) -> list[Violation]:
+    """Card numbers, IBANs, e-mail addresses and phone numbers from the message, repeated in the reply."""
+    if reply.analysis is None or not reply.analysis.personal_data:
+        return []
+    found = []
+    lowered = reply.text.lower()
+    digits_only = re.sub(r"\D", "", reply.text)
+    for item in reply.analysis.personal_data:
+        digits = re.sub(r"\D", "", item)
+        where = lowered.find(item.lower())
+        if where >= 0 or (len(digits) >= 8 and digits in digits_only):
+            start, end = (where, where + len(item)) if where >= 0 else (0, 0)
+            found.append(_violation(_LEAK, "repeats the customer's personal data (card, IBAN, e-mail or phone); "
+                                    "never echo it", reply, start, end))
     return found
 
 

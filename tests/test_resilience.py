@@ -149,3 +149,14 @@ def test_json_output_has_no_key_even_in_model_field(model_env):
     model_env.default = reply(GOOD)
     code, out, err = _cli(["draft", MESSAGE, "--json"])
     assert code == 0 and "sk-test" not in out and json.loads(out)["status"] == "ok"
+
+
+def test_a_model_reply_that_echoes_personal_data_is_never_ok(model_env):
+    message = "Bande d'escrocs, vous avez débité ma carte 4970 1012 3456 7890 deux fois pour la commande 48213."
+    echo = ("Bonjour,\n\nJe comprends votre agacement : la carte 4970 1012 3456 7890 a été débitée deux fois pour la "
+            "commande 48213. Merci de nous l'avoir signalé.\n\nJe vous demande de garder un ton courtois afin que je "
+            "puisse vous aider.\n\nJe vérifie les deux débits aujourd'hui et je reviens vers vous.\n\nCordialement,\nCamille")
+    model_env.default = reply(echo)
+    draft = Drafter(max_attempts=2).draft(DraftRequest(message))
+    assert draft.status == "review" and "4970" not in draft.reply
+    assert any("leak" in r for r in draft.reasons)

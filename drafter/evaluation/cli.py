@@ -50,6 +50,7 @@ def add_eval_parser(sub: Any) -> None:
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL)")
     p.add_argument("--offline", action="store_true", help="the offline composer even if a model is configured")
     p.add_argument("--prompts", metavar="DIR", help="templates overriding the shipped ones (compare versions)")
+    p.add_argument("--sample", type=_positive, metavar="N", help="run N cases spread evenly over the set (quick runs)")
     p.add_argument("--concurrency", type=_positive, default=8, help="model calls at once (default 8)")
     p.add_argument("--repeat", type=_positive, default=1, help="draft each case K times; reports flaky cases")
     p.add_argument("--timeout", type=float, help="deadline per draft in seconds")
@@ -92,6 +93,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .runner import run_eval
 
     cases = load_cases(args.cases)
+    if args.sample and args.sample < len(cases):
+        step = len(cases) / args.sample
+        cases = [cases[int(i * step)] for i in range(args.sample)]
     baseline = load_report(args.baseline) if args.baseline else None
     drafter = Drafter(model=args.model, base_url=args.base_url, prompts_dir=args.prompts, timeout=args.timeout,
                       offline=args.offline or None, cache=None if args.no_cache else ResponseCache())
