@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import email.utils
 import json
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -211,6 +213,8 @@ class ModelClient:
         self._openai = openai
         self._client = openai.OpenAI(api_key=settings.effective_api_key, base_url=settings.base_url,
                                      max_retries=0, timeout=settings.timeout)
+        self._async_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
 
     def _params(self, messages: Messages, stream: bool, deadline: Deadline) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -278,9 +282,33 @@ class ModelClient:
         return Completion("".join(parts), finish, model)
 
     async def acomplete(self, messages: Messages, *, deadline: Deadline, usage: Usage) -> Completion:
-        """The async twin of ``complete`` (not streamed), on a client made for this call's event loop."""
-        client = self._openai.AsyncOpenAI(api_key=self.settings.effective_api_key, base_url=self.settings.base_url,
-                                          max_retries=0, timeout=self.settings.timeout)
+        """The async twin of ``complete`` (not streamed), on this event loop's shared client."""
+        return await self.acomplete_on(self._loop_client(), messages, deadline=deadline, usage=usage)
+
+    def _loop_client(self) -> Any:
+        """One ``AsyncOpenAI`` per running event loop: connections and TLS set-up are reused across
+        calls (a client per call cost ~20-30 ms of CPU each), and a loop never sees another's client."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._async_clients.get(loop)
+            if client is None:
+                client = self._async_clients[loop] = self.open_async()
+            return client
+
+    # -- one async client for many calls (batch drafting) -----------------------------------------
+
+    def open_async(self) -> Any:
+        """An ``AsyncOpenAI`` client to share across many ``acomplete_on`` calls on the running event
+        loop: its TLS context and connections are built once, not once per call (~20 ms each)."""
+        return self._openai.AsyncOpenAI(api_key=self.settings.effective_api_key,
+                                        base_url=self.settings.base_url, max_retries=0,
+                                        timeout=self.settings.timeout)
+
+    async def acomplete_on(self, client: Any, messages: Messages, *, deadline: Deadline,
+                           usage: Usage) -> Completion:
+        """``acomplete`` on a client from ``open_async`` (closed by the caller with ``close_async``)."""
         try:
             async for attempt in tenacity.AsyncRetrying(**_retry_policy(deadline)):
                 with attempt:
@@ -295,6 +323,126 @@ class ModelClient:
             raise
         except Exception as exc:
             raise _translate(exc, self.settings, deadline) from None
-        finally:
-            await client.close()
         return _check_completion(completion)
+
+    @staticmethod
+    async def close_async(client: Any) -> None:
+        await client.close()
+
+    # -- the Batch API: upload the requests, create the batch, poll it, download the answers ------
+
+    def batch_request(self, custom_id: str, messages: Messages) -> dict[str, Any]:
+        """One line of a Batch API input file: the chat-completions call ``complete`` would make."""
+        body = self._params(messages, False, Deadline(self.settings.timeout))
+        body.pop("timeout")
+        return {"custom_id": custom_id, "method": "POST", "url": BATCH_ENDPOINT, "body": body}
+
+    def _batch_call(self, what: str, call: Callable[[], Any], *, batch_id: str | None = None) -> Any:
+        """One Batch API call through the retry policy, its errors translated like a completion's."""
+        deadline = Deadline(self.settings.timeout)
+        try:
+            for attempt in tenacity.Retrying(**_retry_policy(deadline)):
+                with attempt:
+                    if deadline.expired():
+                        raise self._openai.APITimeoutError(request=None)  # type: ignore[arg-type]
+                    return call()
+        except ModelError:
+            raise
+        except self._openai.NotFoundError:
+            where = self.settings.base_url or "the OpenAI API"
+            thing = f"batch {batch_id}" if batch_id else "the Batch API endpoint"
+            raise ModelResponseError(f"{what}: {thing} not found at {where} (404)", reason="not_found",
+                                     status=404, hint="check --batch-id and --base-url") from None
+        except Exception as exc:
+            error = _translate(exc, self.settings, deadline)
+            error.message = f"{what}: {error.message}"
+            raise error from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def upload_batch_file(self, data: bytes, filename: str = "drafter-batch.jsonl") -> str:
+        """Upload a JSONL file of requests (purpose ``batch``); returns the file id."""
+        created = self._batch_call("uploading the batch file", lambda: self._client.files.create(
+            file=(filename, data, "application/jsonl"), purpose="batch", timeout=self.settings.timeout))
+        return str(created.id)
+
+    def create_batch(self, input_file_id: str, *, metadata: dict[str, str] | None = None) -> BatchInfo:
+        """Start a batch over an uploaded file, within the 24 h completion window."""
+        extra: dict[str, Any] = {"metadata": metadata} if metadata else {}
+        batch = self._batch_call("creating the batch", lambda: self._client.batches.create(
+            input_file_id=input_file_id, endpoint=BATCH_ENDPOINT, completion_window="24h",
+            timeout=self.settings.timeout, **extra))
+        return BatchInfo.from_sdk(batch)
+
+    def retrieve_batch(self, batch_id: str) -> BatchInfo:
+        batch = self._batch_call("checking the batch", lambda: self._client.batches.retrieve(
+            batch_id, timeout=self.settings.timeout), batch_id=batch_id)
+        return BatchInfo.from_sdk(batch)
+
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of a file (a batch's output or error file)."""
+        response = self._batch_call(f"downloading file {file_id}", lambda: self._client.files.content(
+            file_id, timeout=self.settings.timeout))
+        return bytes(response.content)
+
+
+BATCH_ENDPOINT = "/v1/chat/completions"
+BATCH_DONE = frozenset({"completed", "failed", "expired", "cancelled"})
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """What drafter needs of a Batch API batch, free of SDK types."""
+
+    id: str
+    status: str
+    input_file_id: str | None = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+    errors: tuple[str, ...] = ()
+
+    @property
+    def done(self) -> bool:
+        return self.status in BATCH_DONE
+
+    @classmethod
+    def from_sdk(cls, batch: Any) -> BatchInfo:
+        counts = getattr(batch, "request_counts", None)
+        raw_errors = getattr(getattr(batch, "errors", None), "data", None) or ()
+        errors = tuple(str(getattr(e, "message", None) or getattr(e, "code", None) or e) for e in raw_errors)
+        return cls(id=str(batch.id), status=str(batch.status),
+                   input_file_id=getattr(batch, "input_file_id", None),
+                   output_file_id=getattr(batch, "output_file_id", None),
+                   error_file_id=getattr(batch, "error_file_id", None),
+                   total=int(getattr(counts, "total", 0) or 0),
+                   completed=int(getattr(counts, "completed", 0) or 0),
+                   failed=int(getattr(counts, "failed", 0) or 0), errors=errors)
+
+
+def batch_answer(line: dict[str, Any], usage: Usage) -> Completion:
+    """The completion in one line of a batch output or error file, checked like a live one.
+
+    Raises ``ModelResponseError`` (reason ``status``, ``malformed``, ``empty``…) when the line holds
+    no usable reply, so that the guard loop treats it as it would a failed live call."""
+    import openai
+
+    response = line.get("response") if isinstance(line.get("response"), dict) else None
+    if response is None or response.get("status_code") != 200:
+        status = response.get("status_code") if response else None
+        body = response.get("body") if response else None
+        detail = (body.get("error") if isinstance(body, dict) else None) or line.get("error") or {}
+        if isinstance(detail, dict):
+            message = str(detail.get("message") or detail.get("code") or "no reply")
+        else:
+            message = str(detail)
+        raise ModelResponseError(f"the batch answered {status or 'an error'}: {message[:200]}",
+                                 reason="status", status=status if isinstance(status, int) else None)
+    try:
+        result = openai.types.chat.ChatCompletion.model_validate(response.get("body"))
+    except Exception:  # pydantic's ValidationError, translated here like every SDK error
+        raise ModelResponseError("the batch sent a reply that is not a chat completion",
+                                 reason="malformed") from None
+    usage.add(getattr(result, "usage", None))
+    return _check_completion(_completion_from(result))

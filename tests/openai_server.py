@@ -426,6 +426,7 @@ def _error_body(message: str, err_type: str, code: str | None = None) -> dict:
 
 
 class _HTTPServer(ThreadingHTTPServer):
+    request_queue_size = 128   # bursts of concurrent clients must not be refused
     daemon_threads = True
     block_on_close = False  # server_close() must not join handler threads
     allow_reuse_address = False
@@ -478,6 +479,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True   # headers and body go out at once (no 40 ms delayed-ACK stall)
     protocol_version = "HTTP/1.1"
     server_version = "ScriptedOpenAI/1.0"
     sys_version = ""
