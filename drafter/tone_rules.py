@@ -146,9 +146,10 @@ def _spec(rule_id: str, severity: str) -> ToneRuleSpec:
 # us clowns", "you feel we're thieves", "vous nous traitez d'escrocs") or denied ("we're not scammers").
 # Such a reply breaks echo_insult, not insult.
 _REPORTING = re.compile(
-    r"\b(trait\w*|qualifi\w*|call\w*|term\w*|describ\w*|said|say|dites|ecrivez|ecrit|wrote|written|parlez|"
-    r"mot|word|propos|remarks?|comments?|using|employez|utilisez|feel|felt|think|thought|believe|consider|"
-    r"see|view|find|pensez|trouvez|estimez|considerez|jugez|voyez|sentiment|impression|avis)\W+(\w+\W+){0,6}$"
+    r"\b(trait\w*|qualifi\w*|call\w*|term\w*|describ\w*|said|says?|saying|dites|disiez|ecri\w*|wrote|written|parl\w*|"
+    r"mot|mots|word|words|propos|remarks?|comments?|using|employ\w*|utilis\w*|feel\w*|felt|think\w*|thought|believ\w*|"
+    r"consider\w*|see|seeing|seem\w*|view|find\w*|found|pens\w*|trouv\w*|estim\w*|jug\w*|voyez|voyiez|sembl\w*|"
+    r"sentiment|impression|avis)\W+(\w+\W+){0,6}$"
     r"|\b(not|never|n't|no|ne sommes pas|ne suis pas|n'etes pas|ne sont pas|pas|jamais)\W+(\w+\W+){0,1}$")
 _SENTENCE_START = re.compile(r"[.!?\n][^.!?\n]*$")
 
@@ -207,13 +208,14 @@ def rule_insult(reply: Reply) -> list[Violation]:
     hits = [(i.start, i.end, i.text) for i in find_insults(reply.text, reply.tokens, reply.words)]
     hits += [(m.start, m.end, m.text) for m in load_lexicon("demeaning.fr.txt", "demeaning.en.txt").find(
         reply.text, reply.tokens)]
+    hits += [(m.start(), m.end(), reply.text[m.start():m.end()]) for m in _find(_both("insult"), reply)]
     for start, end, text in sorted(set(hits)):
         if fold(text) in names:
             continue
         before = reply.folded[max(0, start - 80):start]
         cut = _SENTENCE_START.search(before)
         before = before[cut.start() + 1:] if cut else before
-        if any(s <= start and end <= e for s, e in echoed) and _REPORTING.search(before):
+        if any(s < end and start < e for s, e in echoed) and _REPORTING.search(before):
             continue  # "vous nous traitez d'escrocs": an echo (echo_insult), not an insult of ours
         found.append(_violation(_INSULT, f"insulting or demeaning words: \"{text}\"; remove them", reply, start, end))
     return found
@@ -231,12 +233,37 @@ def rule_blame(reply: Reply) -> list[Violation]:
 _THREAT = _spec("threat", HARD)
 
 
+# a closure the customer asked for ("if you wish, your account will be closed on the 30th") or a protection
+# ("en cas de fraude, votre carte sera bloquée") is a service, not a sanction
+_NOT_A_SANCTION = re.compile(
+    r"\b(?:si vous (?:le )?(?:souhait|voul|desir|prefer)\w*|comme vous le (?:souhait|demand)\w*|a votre demande|comme demande|"
+    r"selon votre (?:demande|souhait)|vous (?:souhaitez|voulez|desirez|avez demande)|if you (?:wish|want|would like|'d like|prefer)|"
+    r"should you (?:wish|want)|as (?:you )?(?:requested|asked|instructed|wished)|at your request|you (?:asked|requested|wish|want)"
+    r"|fraude|fraud\w*|stolen|lost|perte|vol de|pour vous proteger|to protect you|for your (?:security|protection)"
+    r"|pour votre (?:securite|protection))\b")
+
+
 def rule_threat(reply: Reply) -> list[Violation]:
-    return [_violation(_THREAT, f"threatens the customer (\"{reply.text[m.start():m.end()]}\"); never threaten",
-                       reply, m.start(), m.end()) for m in _find(_both("threat"), reply)]
+    found = []
+    for m in _find(_both("threat"), reply):
+        sentence = _sentence_around(reply.folded, m.start(), m.end())
+        if _NOT_A_SANCTION.search(sentence):
+            continue
+        found.append(_violation(_THREAT, f"threatens the customer (\"{reply.text[m.start():m.end()]}\"); never threaten",
+                                reply, m.start(), m.end()))
+    return found
 
 
-_PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{[A-Za-z_][\w ]{0,30}\}|\[[^\[\]\n]{2,40}\](?!\()|<[A-Z][A-Z_ ]{1,30}>|"
+def _sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence that holds text[start:end]."""
+    left = max(text.rfind(c, 0, start) for c in ".!?\n")
+    rights = [i for i in (text.find(c, end) for c in ".!?\n") if i >= 0]
+    return text[left + 1:min(rights) if rights else len(text)]
+
+
+_PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{[A-Za-z_][\w ]{0,30}\}|\[[^\[\]\n]{2,40}\](?!\()|"
+                          # <NAME>, <agent_name>, <nom du client>, but no HTML tag (<br>, <p>, <strong>)
+                          r"<(?!(?:br|p|b|i|u|a|em|strong|div|span|li|ul|ol|hr|html|body|head|table|tr|td|th|img|small|sub|sup)\b)[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ_' ]{1,30}>|"
                           r"\bX{3,}\b|\b(?:NAME|NOM|PRENOM|PRÉNOM|AGENT_NAME|CUSTOMER_NAME)\b")
 _CAPS = re.compile(r"(?<![\w-])[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'’-]*[A-ZÀ-ÖØ-Þ](?![\w-])")
 _SHOUTING = _spec("shouting", HARD)
@@ -475,23 +502,74 @@ these those what when which while will just very really order commande client se
 """.split())
 
 
+# numbers written in words: a reply may say "three weeks" for the customer's "3 weeks" ("un"/"a" are left out:
+# they are articles far more often than numbers)
+_NUMBER_WORDS = {w: str(n) for n, words in enumerate((
+    (), (), ("two", "deux"), ("three", "trois"), ("four", "quatre"), ("five", "cinq"), ("six",), ("seven", "sept"),
+    ("eight", "huit"), ("nine", "neuf"), ("ten", "dix"), ("eleven", "onze"), ("twelve", "douze"), ("thirteen", "treize"),
+    ("fourteen", "quatorze"), ("fifteen", "quinze"), ("sixteen", "seize"), ("seventeen",), ("eighteen",), ("nineteen",),
+    ("twenty", "vingt"))) for w in words}
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
+_MONTH_WORDS = {m: i % 12 for i, m in enumerate(
+    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
+    "january february march april may june july august september october november december".split())}
+# an English month alone is written with a capital ("my May bill"); lower-case "may", "march" are verbs
+_MONTH = re.compile(r"\b(?:(?i:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|"
+                    r"d[ée]cembre|january|february|april|june|july|august|september|october|november|december)"
+                    r"|May|March)\b")
+
+
+def _in_figures(folded: str) -> str:
+    """The text with the small numbers written in words as figures ("three weeks" -> "3 weeks")."""
+    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1)], folded)
+
+
+def _months(text: str) -> set[int]:
+    """The months a text names (as 0-11), French or English."""
+    return {_MONTH_WORDS[fold(m.group())] for m in _MONTH.finditer(text)}
+
+
+@cache
+def _product_groups() -> tuple[dict[str, int], re.Pattern[str]]:
+    """products.txt: each folded word or phrase -> its concept, and one pattern that finds them all (with plurals)."""
+    groups: dict[str, int] = {}
+    for i, line in enumerate(sorted(load_words("products.txt"))):
+        for word in line.split("|"):
+            if word.strip():
+                groups[fold_text(word.strip())] = i
+    words = sorted(groups, key=len, reverse=True)
+    return groups, re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")(?:s|x|es)?\b")
+
+
+def _products(folded: str) -> set[int]:
+    groups, pattern = _product_groups()
+    return {groups[m.group(1)] for m in pattern.finditer(folded)}
+
+
 def rule_restate(reply: Reply) -> list[Violation]:
     analysis = reply.analysis
     if analysis is None or reply.message is None:
         return []
     facts = analysis.facts
     if facts:
-        reply_digits = re.findall(r"\d+(?:[.,]\d+)?", reply.text)
+        figures = _in_figures(reply.folded)
+        reply_digits = re.findall(r"\d+(?:[.,]\d+)?", figures)
         reply_numbers = {_digits(n) for n in reply_digits}
         for fact in facts.all():
-            key = _digits(fact)
-            if key and (key in reply_numbers or key in _digits(reply.text)):
+            key = _digits(_in_figures(fold_text(fact)))
+            if key and (key in reply_numbers or key in _digits(figures)):
                 return []
             if not key and any(re.search(rf"\b{re.escape(v)}\b", reply.folded) for v in fact_variants(fact)):
                 return []
         # any other figure of the message repeated (40 employés, 12 salariés) restates it too
         message_numbers = {_digits(n) for n in re.findall(r"\d+(?:[.,]\d+)?", reply.message)}
         if any(len(n) >= 2 and n in message_numbers for n in reply_numbers):
+            return []
+        # the facts named otherwise: the month of the bill ("your May bill"), the product ("your fridge" for "my
+        # fridge", "le réfrigérateur" for "mon frigo")
+        if _months(reply.message) & _months(reply.text):
+            return []
+        if _products(fold_text(reply.message)) & _products(reply.folded):
             return []
         return [_violation(_RESTATE, "does not restate the customer's facts ("
                            + ", ".join(facts.all()[:3]) + "); name them")]
@@ -547,7 +625,7 @@ def rule_yes_but(reply: Reply) -> list[Violation]:
             continue
         first = min(m.end() for m in marks)
         later = contrast.search(text, first)
-        if later and later.start() - first < 120:
+        if later and later.start() - first < 200:
             s = sentence.start() + later.start()
             return [_violation(_YES_BUT, f"takes the empathy back with \"{reply.text[s:s + len(later.group())]}\"",
                                reply, s, s + len(later.group()))]
@@ -568,9 +646,15 @@ def rule_yes_but(reply: Reply) -> list[Violation]:
 _MINIMIZE = _spec("minimize", SOFT)
 
 
+# a minimiser denied or turned into a stress ("it's not just a small delay", "ce n'est pas qu'un petit retard",
+# "même un petit retard est de trop"); "ce n'est qu'un petit retard" (ne… que) still minimises
+_DENIED = re.compile(r"\b(?:not|n't|pas|never|jamais|even|meme|nothing like|loin d'etre|far from)[ ']+(?:\w+[ ']+){0,2}$")
+
+
 def rule_minimize(reply: Reply) -> list[Violation]:
     return [_violation(_MINIMIZE, f"minimises the problem (\"{reply.text[m.start():m.end()]}\")", reply,
-                       m.start(), m.end()) for m in _find(_both("minimize"), reply)]
+                       m.start(), m.end()) for m in _find(_both("minimize"), reply)
+            if not _DENIED.search(reply.folded[max(0, m.start() - 30):m.start()])]
 
 
 _SARCASM = _spec("sarcasm", SOFT)
