@@ -49,15 +49,23 @@ class GuardLoop:
     composer: OfflineComposer
     max_attempts: int
     variables: dict[str, object]
-    messages: list[dict[str, str]] = field(default_factory=list)
+    _messages: list[dict[str, str]] | None = field(default=None, init=False, repr=False)
     attempts: int = 0
     reasons: list[str] = field(default_factory=list)
     outcome: GuardOutcome | None = None
     model: str | None = None
     _give_up: bool = False
 
-    def __post_init__(self) -> None:
-        self.messages = self.first_messages()
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        """What the next model call sends; rendered on first use (the offline path never needs it)."""
+        if self._messages is None:
+            self._messages = self.first_messages()
+        return self._messages
+
+    @messages.setter
+    def messages(self, value: list[dict[str, str]]) -> None:
+        self._messages = value
 
     def first_messages(self) -> list[dict[str, str]]:
         return [
