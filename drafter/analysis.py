@@ -17,7 +17,7 @@ from .constants import DEFAULT_LANGUAGE
 from .language import detect_language
 from .lexicons import Match, load_lexicon, load_words
 from .tokens import Token, fold_text, tokenize
-from .wordregex import TextWords, WordRegex
+from .wordregex import TextWords, WordRegex, lazy_compile
 
 THREAT_KINDS = ("legal", "review", "churn", "violence", "self_harm")
 ESCALATING_THREATS = frozenset({"violence", "self_harm"})
@@ -127,18 +127,18 @@ _NUMBER_WORDS = ("un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douz
                  "ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|several|a few")
 _UNITS = ("semaines?|jours?|mois|heures?|h|minutes?|min|mn|ans?|années?|annees?|weeks?|days?|months?|"
           "hours?|hrs?|mins?|years?")
-_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){3,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
-_PHONE = re.compile(r"(?:\+\d{1,3}[ .-]?)?(?:\(?\d{1,4}\)?[ .-]?){2,5}\d{2,4}")
-_AMOUNT = re.compile(
+_CARD = lazy_compile(r"\b(?:\d[ -]?){13,19}\b")
+_IBAN = lazy_compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){3,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
+_EMAIL = lazy_compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_PHONE = lazy_compile(r"(?:\+\d{1,3}[ .-]?)?(?:\(?\d{1,4}\)?[ .-]?){2,5}\d{2,4}")
+_AMOUNT = lazy_compile(
     r"(?:[€$£]\s?\d+(?:[ ,.]\d{3})*(?:[.,]\d{1,2})?"
     r"|\b\d+(?:[ ,.]\d{3})*(?:[.,]\d{1,2})?\s?(?:€|euros?\b|eur\b|e\b|\$|dollars?\b|usd\b|£|pounds?\b|gbp\b|balles\b))"
     r"(?:\s?/\s?(?:month|mois|an|year|yr|mo|mth)\b)?",
     re.IGNORECASE)
 # other facts a reply should repeat: codes (ZX4PLM, 7f3a-22c1), versions (4.2.1), error numbers,
 # counts ("11 times", "3 fois"), times of day ("6pm", "14h30"), frequencies, hyphenated durations
-_REFERENCE = re.compile(
+_REFERENCE = lazy_compile(
     r"(?<![\w.,/-])(?:"
     r"(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]+)*"
     r"|[0-9a-f]{4,}(?:-[0-9a-f]{4,})+"
@@ -152,13 +152,13 @@ _REFERENCE = re.compile(
     r")(?![\w-])")
 _DAYS = "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 # "since 6pm", "depuis hier soir", "depuis lundi": a duration the customer counts from a point in time
-_SINCE = re.compile(
+_SINCE = lazy_compile(
     rf"\b(?:since|depuis)\s+(?:\d{{1,2}}(?::\d\d)?\s?(?:am|pm)|\d{{1,2}}\s?h(?:\d\d)?|hier(?: soir| matin)?|avant-hier"
     rf"|ce matin|cette nuit|this morning|yesterday(?: morning| evening)?|last (?:night|week|month)|{_DAYS}"
     rf"|(?:le |the )?\d{{1,2}}(?:er|st|nd|rd|th)?\s+(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?)\b",
     re.IGNORECASE)
-_DURATION = re.compile(rf"(?=\w)\b(?:\d+(?:[.,]\d+)?|{_NUMBER_WORDS})\s*(?:{_UNITS})\b", re.IGNORECASE)
-_DATE = re.compile(
+_DURATION = lazy_compile(rf"(?=\w)\b(?:\d+(?:[.,]\d+)?|{_NUMBER_WORDS})\s*(?:{_UNITS})\b", re.IGNORECASE)
+_DATE = lazy_compile(
     rf"(?=\w)\b(?:\d{{1,2}}(?:er|st|nd|rd|th)?\s+(?:{_MONTHS})\b(?:\s+\d{{4}})?"
     rf"|(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?"
     r"|\d{1,2}/\d{1,2}(?:/\d{2,4})?\b)",
@@ -172,7 +172,7 @@ _DAY_WORDS = {
 _DAY_EQUIVALENTS: dict[str, tuple[str, ...]] = {}
 for _fr, _en in _DAY_WORDS.items():
     _DAY_EQUIVALENTS[_fr] = _DAY_EQUIVALENTS[_en] = (_fr, _en)
-_RELATIVE_DATE = re.compile(
+_RELATIVE_DATE = lazy_compile(
     r"\b(?:" + "|".join(sorted((re.escape(w) for w in _DAY_EQUIVALENTS), key=len, reverse=True)) + r")\b")
 
 
@@ -189,14 +189,14 @@ def fact_variants(fact: str) -> tuple[str, ...]:
     return _DAY_EQUIVALENTS.get(folded, (folded,))
 
 
-_ORDER_KEYWORD = re.compile(
+_ORDER_KEYWORD = lazy_compile(
     r"(?=\w)\b(?:commande|cmd|colis|dossier|ticket|r[ée]f[ée]rence|ref|n°|no\.|numéro|numero|order|case|claim|"
     r"contrat|contract|facture|invoice|booking|r[ée]servation|vol|flight|sinistre|client|account|compte|card|carte|"
     r"policy|police|membership|adh[ée]sion|line|ligne|number)"
     r"\s*(?:n°|no\.?|number|numéro|num|#|:|ending(?: in| with)?|se terminant par|finissant par"
     r"|(?:qui )?(?:finit|se termine) par)?\s*"
     r"([A-Z0-9][A-Z0-9-]{2,20}\d)\b", re.IGNORECASE)
-_ORDER_CODE = re.compile(r"(?<![\w.,])(?:#\s?\d{3,}|[A-Z]{2,5}-?\d{3,}[A-Z0-9-]*|\d{5,12})(?![\w.,]\d)")
+_ORDER_CODE = lazy_compile(r"(?<![\w.,])(?:#\s?\d{3,}|[A-Z]{2,5}-?\d{3,}[A-Z0-9-]*|\d{5,12})(?![\w.,]\d)")
 
 
 def _unique(items: list[str]) -> tuple[str, ...]:
@@ -288,10 +288,10 @@ marque groupe direction service equipe equipes gens vous-autres mecs
 company business firm store shop bank airline carrier insurer brand team staff guys people folks
 management corporation outfit lot
 """.split())
-_AGENT_CUES = re.compile(
+_AGENT_CUES = lazy_compile(
     r"\b(vous etes|vous etes vraiment|t'es|tu es|espece d[e']|pauvre|sale|toi|tu|you are|you're|youre|ur|"
     r"u r|you|your such an?|what an?|you absolute|you stupid)\b")
-_COMPANY_CUES = re.compile(r"\b(bande d[e']|tas d[e']|ramassis d[e']|bunch of|pack of|load of|you guys|you people|"
+_COMPANY_CUES = lazy_compile(r"\b(bande d[e']|tas d[e']|ramassis d[e']|bunch of|pack of|load of|you guys|you people|"
                            r"vous tous|all of you|your company|votre (entreprise|societe|boite|banque|compagnie))\b")
 
 
@@ -317,7 +317,7 @@ def _target(folded: str, match: Match, tokens: list[Token], is_profanity: bool) 
 
 
 # "he called me a liar", "il m'a traité de menteur": an insult the customer reports, not one they make
-_REPORTED = re.compile(r"\b(?:called|calling|call|calls) (?:me|us|my \w+) (?:an? )?$"
+_REPORTED = lazy_compile(r"\b(?:called|calling|call|calls) (?:me|us|my \w+) (?:an? )?$"
                        r"|\bm'(?:a|ont) (?:traite|traitee|insulte\w*) d[e']\s*$")
 
 
@@ -349,7 +349,7 @@ def find_insults(text: str, tokens: list[Token] | None = None, words: TextWords 
 
 # --- shouting, anger, threats, injection, topic ----------------------------------------------------
 
-_CAPS_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ]{3,}\b")
+_CAPS_WORD = lazy_compile(r"\b[A-ZÀ-ÖØ-Þ]{3,}\b")
 
 
 def shouted_words(text: str) -> list[re.Match[str]]:

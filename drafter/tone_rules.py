@@ -20,7 +20,7 @@ from .context import Context
 from .language import language_scores
 from .lexicons import load_lexicon, load_words
 from .tokens import Token, fold, fold_text, tokenize
-from .wordregex import TextWords, WordRegex, first_words
+from .wordregex import TextWords, WordRegex, _cached_first_words, lazy_compile, save_index
 
 HARD = "hard"
 SOFT = "soft"
@@ -89,8 +89,7 @@ def _patterns() -> dict:
 
     def comp(value: object) -> object:
         if isinstance(value, (str, list)):
-            return re.compile(_alternation([expand(p) for p in ([value] if isinstance(value, str) else value)]),
-                              re.MULTILINE)
+            return _LazyRegex([expand(p) for p in ([value] if isinstance(value, str) else value)])
         return {k: comp(v) for k, v in value.items()}  # type: ignore[union-attr]
 
     compiled = {k: comp(v) for k, v in data.items()}
@@ -99,17 +98,33 @@ def _patterns() -> dict:
             compiled[k]["both"] = WordRegex([expand(p) for p in v["fr"] + v["en"]])
     compiled["overpromise"]["fast"] = {kind: WordRegex([expand(p) for p in data["overpromise"][kind]])
                                        for kind in _COMMITMENTS}
+    save_index()
     return compiled
 
 
-_MACRO = re.compile(r"\{\{(\w+)\}\}")
+class _LazyRegex:
+    """A compiled pattern made on first use: a CLI run checks one reply and needs only some rules'
+    patterns, and compiling them all costs more than the rest of a draft."""
+
+    __slots__ = ("patterns", "_compiled")
+
+    def __init__(self, patterns: list[str]) -> None:
+        self.patterns, self._compiled = patterns, None
+
+    def __getattr__(self, name: str) -> object:
+        if self._compiled is None:
+            self._compiled = re.compile(_alternation(self.patterns), re.MULTILINE)
+        return getattr(self._compiled, name)
+
+
+_MACRO = lazy_compile(r"\{\{(\w+)\}\}")
 
 
 def _alternation(patterns: list[str]) -> str:
     """One regex for a list of patterns, fast: the alternatives that begin at a word boundary share one
     word-start test, so the engine does not try each of them inside every word."""
     # only the alternatives known to start with a word character ("\b'll" does not)
-    starts_word = [p.startswith(r"\b") and first_words(p) is not None for p in patterns]
+    starts_word = [p.startswith(r"\b") and _cached_first_words(p) is not None for p in patterns]
     at_word = [p[2:] for p, w in zip(patterns, starts_word, strict=True) if w]
     others = [f"(?:{p})" for p, w in zip(patterns, starts_word, strict=True) if not w]
     parts = ([r"(?=\w)\b(?:" + "|".join(f"(?:{p})" for p in at_word) + ")"] if at_word else []) + others
@@ -145,13 +160,13 @@ def _spec(rule_id: str, severity: str) -> ToneRuleSpec:
 # Before an echoed insult word, in the same sentence: the customer's words or view are reported ("you called
 # us clowns", "you feel we're thieves", "vous nous traitez d'escrocs") or denied ("we're not scammers").
 # Such a reply breaks echo_insult, not insult.
-_REPORTING = re.compile(
+_REPORTING = lazy_compile(
     r"\b(trait\w*|qualifi\w*|call\w*|term\w*|describ\w*|said|says?|saying|dites|disiez|ecri\w*|wrote|written|parl\w*|"
     r"mot|mots|word|words|propos|remarks?|comments?|using|employ\w*|utilis\w*|feel\w*|felt|think\w*|thought|believ\w*|"
     r"consider\w*|see|seeing|seem\w*|view|find\w*|found|pens\w*|trouv\w*|estim\w*|jug\w*|voyez|voyiez|sembl\w*|"
     r"sentiment|impression|avis)\W+(\w+\W+){0,6}$"
     r"|\b(not|never|n't|no|ne sommes pas|ne suis pas|n'etes pas|ne sont pas|pas|jamais)\W+(\w+\W+){0,1}$")
-_SENTENCE_START = re.compile(r"[.!?\n][^.!?\n]*$")
+_SENTENCE_START = lazy_compile(r"[.!?\n][^.!?\n]*$")
 
 
 def _echoes(reply: Reply) -> list[tuple[int, int, str]]:
@@ -235,7 +250,7 @@ _THREAT = _spec("threat", HARD)
 
 # a closure the customer asked for ("if you wish, your account will be closed on the 30th") or a protection
 # ("en cas de fraude, votre carte sera bloquée") is a service, not a sanction
-_NOT_A_SANCTION = re.compile(
+_NOT_A_SANCTION = lazy_compile(
     r"\b(?:si vous (?:le )?(?:souhait|voul|desir|prefer)\w*|comme vous le (?:souhait|demand)\w*|a votre demande|comme demande|"
     r"selon votre (?:demande|souhait)|vous (?:souhaitez|voulez|desirez|avez demande)|if you (?:wish|want|would like|'d like|prefer)|"
     r"should you (?:wish|want)|as (?:you )?(?:requested|asked|instructed|wished)|at your request|you (?:asked|requested|wish|want)"
@@ -261,11 +276,11 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return text[left + 1:min(rights) if rights else len(text)]
 
 
-_PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{[A-Za-z_][\w ]{0,30}\}|\[[^\[\]\n]{2,40}\](?!\()|"
+_PLACEHOLDER = lazy_compile(r"\{\{.*?\}\}|\{[A-Za-z_][\w ]{0,30}\}|\[[^\[\]\n]{2,40}\](?!\()|"
                           # <NAME>, <agent_name>, <nom du client>, but no HTML tag (<br>, <p>, <strong>)
                           r"<(?!(?:br|p|b|i|u|a|em|strong|div|span|li|ul|ol|hr|html|body|head|table|tr|td|th|img|small|sub|sup)\b)[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ_' ]{1,30}>|"
                           r"\bX{3,}\b|\b(?:NAME|NOM|PRENOM|PRÉNOM|AGENT_NAME|CUSTOMER_NAME)\b")
-_CAPS = re.compile(r"(?<![\w-])[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'’-]*[A-ZÀ-ÖØ-Þ](?![\w-])")
+_CAPS = lazy_compile(r"(?<![\w-])[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'’-]*[A-ZÀ-ÖØ-Þ](?![\w-])")
 _SHOUTING = _spec("shouting", HARD)
 
 
@@ -311,7 +326,7 @@ def rule_shouting(reply: Reply) -> list[Violation]:
 _TU_WORDS = {"tu", "toi", "te", "ta", "tes", "ton", "tien", "tienne", "tiens", "tiennes", "t"}
 _TON_NOUN_BEFORE = {"un", "le", "ce", "du", "meme", "quel", "votre", "notre", "leur", "bon", "mauvais", "son",
                     "cet", "d", "au", "autre"}
-_TON_NOUN_AFTER = re.compile(r"^\s*(courtois|calme|respectueux|cordial|poli|agressif|employe|utilise|correct|serein|"
+_TON_NOUN_AFTER = lazy_compile(r"^\s*(courtois|calme|respectueux|cordial|poli|agressif|employe|utilise|correct|serein|"
                              r"plus|sec|froid|neutre|apaise|vif|monte|eleve|de la|de voix|des echanges|sur)")
 _CLITICS = frozenset({"vous", "nous", "le", "la", "les", "l", "en", "y", "lui", "leur", "me", "m"})
 
@@ -327,8 +342,8 @@ def _first_person_before(tokens: list[Token], i: int) -> bool:
 # before "-moi/-nous": vous forms (dites-moi), prepositions, and pronouns of a chain (envoyez-les-nous)
 _NOT_TU_BEFORE_HYPHEN = frozenset({"vous", "chez", "entre", "peut", "vis", "avec", "apres", "pour", "dites", "faites",
                                    "le", "la", "les", "en", "y", "leur"})
-_IMPERATIVE_HYPHEN = re.compile(r"\b([a-z]+)(?:-(?:le|la|les|en|y|leur))?-(moi|nous|lui|toi)\b")
-_IMPERATIVE_START = re.compile(
+_IMPERATIVE_HYPHEN = lazy_compile(r"\b([a-z]+)(?:-(?:le|la|les|en|y|leur))?-(moi|nous|lui|toi)\b")
+_IMPERATIVE_START = lazy_compile(
     r"(?:^|[.!?:\n]\s*)(?:n'|ne )?(hesite|inquiete|"
     r"regarde|verifie|envoie|dis|attends|fais|essaie|essaye|redemarre|rappelle|clique|contacte|"
     r"patiente|sois|calme|ecoute|lis|relis|ouvre|note|va|viens|appelle|tape|debranche|rebranche|connecte|reessaie|"
@@ -396,9 +411,9 @@ _OVERPROMISE = _spec("overpromise", HARD)
 # what a reply may commit to only when policy.allowed says so (callbacks are not commitments: evals/README.md)
 _COMMITMENTS = ("refund", "compensation", "voucher", "discount", "free_shipping", "replacement", "guarantee",
                 "deadline")
-_CLAUSE_BREAK = re.compile(r"[;:,]\s|\s(?:but|mais|however|cependant|toutefois|and|et)\s")
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
-_TIME = re.compile(r"(\d+)\s*(h|heures?|hours?|hrs?|jours?|days?|business days|working days|jours ouvres)")
+_CLAUSE_BREAK = lazy_compile(r"[;:,]\s|\s(?:but|mais|however|cependant|toutefois|and|et)\s")
+_SENTENCE = lazy_compile(r"[^.!?\n]+[.!?]?")
+_TIME = lazy_compile(r"(\d+)\s*(h|heures?|hours?|hrs?|jours?|days?|business days|working days|jours ouvres)")
 
 
 def _same_time(found: str, allowed: str | None) -> bool:
@@ -509,12 +524,12 @@ _NUMBER_WORDS = {w: str(n) for n, words in enumerate((
     ("eight", "huit"), ("nine", "neuf"), ("ten", "dix"), ("eleven", "onze"), ("twelve", "douze"), ("thirteen", "treize"),
     ("fourteen", "quatorze"), ("fifteen", "quinze"), ("sixteen", "seize"), ("seventeen",), ("eighteen",), ("nineteen",),
     ("twenty", "vingt"))) for w in words}
-_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
+_NUMBER_WORD = lazy_compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
 _MONTH_WORDS = {m: i % 12 for i, m in enumerate(
     "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
     "january february march april may june july august september october november december".split())}
 # an English month alone is written with a capital ("my May bill"); lower-case "may", "march" are verbs
-_MONTH = re.compile(r"\b(?:(?i:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|"
+_MONTH = lazy_compile(r"\b(?:(?i:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|"
                     r"d[ée]cembre|january|february|april|june|july|august|september|october|november|december)"
                     r"|May|March)\b")
 
@@ -648,7 +663,7 @@ _MINIMIZE = _spec("minimize", SOFT)
 
 # a minimiser denied or turned into a stress ("it's not just a small delay", "ce n'est pas qu'un petit retard",
 # "même un petit retard est de trop"); "ce n'est qu'un petit retard" (ne… que) still minimises
-_DENIED = re.compile(r"\b(?:not|n't|pas|never|jamais|even|meme|nothing like|loin d'etre|far from)[ ']+(?:\w+[ ']+){0,2}$")
+_DENIED = lazy_compile(r"\b(?:not|n't|pas|never|jamais|even|meme|nothing like|loin d'etre|far from)[ ']+(?:\w+[ ']+){0,2}$")
 
 
 def rule_minimize(reply: Reply) -> list[Violation]:
@@ -665,7 +680,7 @@ def rule_sarcasm(reply: Reply) -> list[Violation]:
                        m.start(), m.end()) for m in _find(_both("sarcasm"), reply)]
 
 
-_EMOJI = re.compile(
+_EMOJI = lazy_compile(
     "[\U0001F300-\U0001FAFF\U00002600-\U000027BF\U0001F000-\U0001F2FF\U0001F900-\U0001F9FF\u2B50\u2B55\u203C\u2049"
     "\u2122\u2139\u231A-\u231B\u23E9-\u23FA\uFE0F\u200D]"
     r"|(?<![\w:/])[:;=][-'^]?[)(DPpOo3*|\]\[/\\](?![\w/])|(?<!\w)\^\^(?!\w)|(?<!\w)[xX]D(?!\w)|<3")

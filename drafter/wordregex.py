@@ -14,8 +14,13 @@ patterns, leftmost first, without overlaps.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import sys
+import tempfile
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 try:  # the parser is private; without it every pattern is simply scanned the ordinary way
     from re import _constants as _C  # type: ignore[attr-defined]
@@ -127,30 +132,114 @@ class TextWords:
         return [p for w in self.heads().get(head[:2], ()) if w.startswith(head) for p in self.positions[w]]
 
 
+class LazyRegex:
+    """``re.compile`` deferred to first use: a module's patterns cost nothing until a text needs them
+    (the CLI starts in a few hundred milliseconds, and a run uses only some of them)."""
+
+    __slots__ = ("_args", "_compiled")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._args, self._compiled = (pattern, flags), None
+
+    def __getattr__(self, name: str) -> object:
+        if self._compiled is None:
+            self._compiled = re.compile(*self._args)
+        return getattr(self._compiled, name)
+
+
+def lazy_compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return LazyRegex(pattern, flags)  # type: ignore[return-value]
+
+
+class _LazyPattern:
+    """A pattern compiled the first time it is tried: a CLI run checks one reply and needs few."""
+
+    __slots__ = ("source", "flags", "_compiled")
+
+    def __init__(self, source: str, flags: int) -> None:
+        self.source, self.flags, self._compiled = source, flags, None
+
+    def match(self, text: str, pos: int) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self.source, self.flags)
+        return self._compiled.match(text, pos)
+
+
+# first_words() parses each pattern (as costly as compiling it); its answers are kept on disk, keyed
+# by the pattern text, so a new process only reads them.
+_INDEX: dict[str, list[list[object]] | None] | None = None
+_INDEX_DIRTY = False
+
+
+def _index_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "drafter" / f"wordregex-index-{sys.version_info[0]}{sys.version_info[1]}.json"
+
+
+def _cached_first_words(pattern: str) -> _Prefixes | None:
+    global _INDEX, _INDEX_DIRTY
+    if _INDEX is None:
+        try:
+            _INDEX = json.loads(_index_path().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            _INDEX = {}
+    if pattern in _INDEX:
+        found = _INDEX[pattern]
+        return None if found is None else {(str(w), bool(c)) for w, c in found}
+    first = first_words(pattern)
+    _INDEX[pattern] = None if first is None else sorted([w, c] for w, c in first)
+    _INDEX_DIRTY = True
+    return first
+
+
+def save_index() -> None:
+    """Write the first-word index if this process learned new patterns (best effort)."""
+    global _INDEX_DIRTY
+    if not _INDEX_DIRTY or _INDEX is None:
+        return
+    path = _index_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False) as tmp:
+            json.dump(_INDEX, tmp)
+        os.replace(tmp.name, path)
+        _INDEX_DIRTY = False
+    except OSError:
+        pass
+
+
 class WordRegex:
     """A list of patterns searched together; see the module docstring."""
 
     def __init__(self, patterns: list[str], flags: int = re.MULTILINE) -> None:
-        self.words: dict[str, list[re.Pattern[str]]] = {}
-        self.prefixes: dict[str, list[re.Pattern[str]]] = {}
+        self.words: dict[str, list[_LazyPattern]] = {}
+        self.prefixes: dict[str, list[_LazyPattern]] = {}
         generic: list[str] = []
         for pattern in patterns:
             # only patterns that begin at a word boundary: then every match starts at the start of a word
-            first = first_words(pattern) if pattern.startswith(r"\b") else None
+            first = _cached_first_words(pattern) if pattern.startswith(r"\b") else None
             if first is None:
                 generic.append(pattern)
                 continue
-            compiled = re.compile(pattern, flags)
-            for word, complete in first:
-                (self.words if complete else self.prefixes).setdefault(word, []).append(compiled)
+            lazy = _LazyPattern(pattern, flags)
+            for word, complete in sorted(first):
+                (self.words if complete else self.prefixes).setdefault(word, []).append(lazy)
         self.prefix_heads: dict[str, list[str]] = {}   # first two letters -> prefixes
         for prefix in self.prefixes:
             self.prefix_heads.setdefault(prefix[:2], []).append(prefix)
-        self.generic = re.compile("|".join(f"(?:{p})" for p in generic), flags) if generic else None
+        self._generic_source = "|".join(f"(?:{p})" for p in generic) if generic else None
+        self._generic: re.Pattern[str] | None = None
+        self._flags = flags
 
-    def _candidates(self, index: TextWords) -> dict[int, list[re.Pattern[str]]]:
+    @property
+    def generic(self) -> re.Pattern[str] | None:
+        if self._generic is None and self._generic_source is not None:
+            self._generic = re.compile(self._generic_source, self._flags)
+        return self._generic
+
+    def _candidates(self, index: TextWords) -> dict[int, list[_LazyPattern]]:
         """Start position -> the patterns that may match there."""
-        at: dict[int, list[re.Pattern[str]]] = {}
+        at: dict[int, list[_LazyPattern]] = {}
         positions = index.positions
         for word in self.words.keys() & positions.keys():
             for pos in positions[word]:
@@ -171,8 +260,9 @@ class WordRegex:
                 if m:
                     found.append(m)
                     break
-        if self.generic is not None:
-            found.extend(self.generic.finditer(text))
+        generic = self.generic
+        if generic is not None:
+            found.extend(generic.finditer(text))
             found.sort(key=lambda m: m.start())
         out: list[re.Match[str]] = []
         end = -1
