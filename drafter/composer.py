@@ -64,7 +64,7 @@ class OfflineComposer:
                 extra.append(f)
         return {
             "channel": channel,
-            "variant": zlib.crc32(message.encode("utf-8", "replace")) % 3,
+            "variant": zlib.crc32(message.strip().encode("utf-8", "replace")) % 3,
             "anger": analysis.anger,
             "insulted": analysis.insulted,
             "escalate": analysis.escalate,
