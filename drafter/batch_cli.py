@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from .arguments import positive_int, seconds
 from .constants import CHANNELS
 from .errors import InputError
 
@@ -30,24 +31,8 @@ Exit codes: 0 every message drafted, 1 some lines ended in error (see OUT), 2 ba
 """
 
 
-def _positive(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return n
 
 
-def _seconds(value: str) -> float:
-    try:
-        s = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if s < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return s
 
 
 def add_parser(sub: Any) -> None:
@@ -57,7 +42,7 @@ def add_parser(sub: Any) -> None:
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", metavar="IN", help="JSONL or CSV file of messages (id, message, context)")
     p.add_argument("-o", "--output", metavar="OUT", required=True, help="JSONL file of results (appended)")
-    p.add_argument("--concurrency", type=_positive, default=8, help="drafts at once (default 8)")
+    p.add_argument("--concurrency", type=positive_int, default=8, help="drafts at once (default 8)")
     p.add_argument("--skip-errors", action="store_true", help="do not retry ids that ended in error in OUT")
     p.add_argument("--lang", choices=("auto", "fr", "en"), default="auto", help="reply language")
     p.add_argument("--channel", choices=CHANNELS, default=None, help="email, chat or phone")
@@ -72,7 +57,7 @@ def add_parser(sub: Any) -> None:
     g = p.add_argument_group("OpenAI Batch API (half price, no rate-limit pressure, answers within 24 h)")
     g.add_argument("--openai-batch", action="store_true", help="send the first drafts as one batch")
     g.add_argument("--batch-id", metavar="ID", help="collect this existing batch (implies --openai-batch)")
-    g.add_argument("--poll-interval", type=_seconds, default=30.0, metavar="SECONDS",
+    g.add_argument("--poll-interval", type=seconds, default=30.0, metavar="SECONDS",
                    help="seconds between status checks (default 30)")
     g.add_argument("--no-wait", action="store_true", help="submit or check the batch, exit; rerun to collect")
     p.set_defaults(func=cmd_batch)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from ..arguments import positive_int, rate
 from ..errors import InputError
 
 EPILOG = """\
@@ -20,24 +21,8 @@ Exit codes: 0 pass, 1 a hard-rule failure or a rate under --min-pass/--min-soft,
 """
 
 
-def _rate(value: str) -> float:
-    try:
-        rate = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number between 0 and 1") from None
-    if not 0 <= rate <= 1:
-        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1")
-    return rate
 
 
-def _positive(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return n
 
 
 def add_eval_parser(sub: Any) -> None:
@@ -50,14 +35,14 @@ def add_eval_parser(sub: Any) -> None:
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL)")
     p.add_argument("--offline", action="store_true", help="the offline composer even if a model is configured")
     p.add_argument("--prompts", metavar="DIR", help="templates overriding the shipped ones (compare versions)")
-    p.add_argument("--sample", type=_positive, metavar="N", help="run N cases spread evenly over the set (quick runs)")
-    p.add_argument("--concurrency", type=_positive, default=8, help="model calls at once (default 8)")
-    p.add_argument("--repeat", type=_positive, default=1, help="draft each case K times; reports flaky cases")
+    p.add_argument("--sample", type=positive_int, metavar="N", help="run N cases spread evenly over the set (quick runs)")
+    p.add_argument("--concurrency", type=positive_int, default=8, help="model calls at once (default 8)")
+    p.add_argument("--repeat", type=positive_int, default=1, help="draft each case K times; reports flaky cases")
     p.add_argument("--timeout", type=float, help="deadline per draft in seconds")
     p.add_argument("--report", metavar="FILE", help="write the report: JSON, plus Markdown (.md) or HTML (.html)")
     p.add_argument("--baseline", metavar="FILE", help="an earlier JSON report to compare against")
-    p.add_argument("--min-pass", type=_rate, metavar="RATE", help="fail under this case pass rate (0-1)")
-    p.add_argument("--min-soft", type=_rate, metavar="RATE", help="fail under this soft-rule pass rate (0-1)")
+    p.add_argument("--min-pass", type=rate, metavar="RATE", help="fail under this case pass rate (0-1)")
+    p.add_argument("--min-soft", type=rate, metavar="RATE", help="fail under this soft-rule pass rate (0-1)")
     p.add_argument("--no-cache", action="store_true", help="always call the model (no response cache)")
     p.add_argument("--judge", action="store_true", help="also grade drafts with the model (1-5, five criteria)")
     p.add_argument("--checker", action="store_true", help="measure the tone rules on labelled replies instead")
