@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .analysis import Analysis, analyze_message
-from .constants import CHANNELS, DEFAULT_LANGUAGE, LANGUAGES
 from .composer import OfflineComposer
+from .constants import CHANNELS, DEFAULT_LANGUAGE, LANGUAGES
 from .context import Context, context_from_mapping
 from .errors import EmptyMessageError, InputError, MessageTooLongError, ModelError
 from .guard import GuardLoop, GuardOutcome

@@ -80,7 +80,8 @@ def test_long_message_refused_when_asked(no_model, capsys, monkeypatch):
 def test_check_reports_each_violation_and_exits_1(capsys, tmp_path):
     msg = tmp_path / "m.txt"
     msg.write_text("Vous êtes des escrocs, commande 48213", encoding="utf-8")
-    code = main(["check", "Salut, vous êtes des escrocs vous-mêmes !! Vous auriez dû lire les CGV, tu sais.", "--message",
+    bad = "Salut, vous êtes des escrocs vous-mêmes !! Vous auriez dû lire les CGV, tu sais."
+    code = main(["check", bad, "--message",
                  str(msg)])
     out = capsys.readouterr().out
     assert code == 1

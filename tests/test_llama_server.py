@@ -109,5 +109,5 @@ def test_llama_async_drafts(llama_url):
     async def both():
         return await asyncio.gather(*(drafter.adraft(DraftRequest(m)) for m in MESSAGES.values()))
 
-    for draft, message in zip(asyncio.run(both()), MESSAGES.values()):
+    for draft, message in zip(asyncio.run(both()), MESSAGES.values(), strict=True):
         _assert_safe(draft, message)

@@ -79,7 +79,8 @@ def test_api_key_never_appears_anywhere(model_env, tmp_path):
     report = tmp_path / "r.html"
     cases = tmp_path / "cases"
     cases.mkdir()
-    (cases / "c.toml").write_text('[[cases]]\nid = "k"\ncategory = "polite"\nlang = "en"\nmessage = "Hello, order 12345?"\n')
+    (cases / "c.toml").write_text('[[cases]]\nid = "k"\ncategory = "polite"\nlang = "en"\n'
+                                  'message = "Hello, order 12345?"\n')
     _cli(["eval", "--cases", str(cases), "--report", str(report), "--no-cache"])
     assert key not in report.read_text() and key not in (tmp_path / "r.json").read_text()
 
@@ -155,7 +156,8 @@ def test_a_model_reply_that_echoes_personal_data_is_never_ok(model_env):
     message = "Bande d'escrocs, vous avez débité ma carte 4970 1012 3456 7890 deux fois pour la commande 48213."
     echo = ("Bonjour,\n\nJe comprends votre agacement : la carte 4970 1012 3456 7890 a été débitée deux fois pour la "
             "commande 48213. Merci de nous l'avoir signalé.\n\nJe vous demande de garder un ton courtois afin que je "
-            "puisse vous aider.\n\nJe vérifie les deux débits aujourd'hui et je reviens vers vous.\n\nCordialement,\nCamille")
+            "puisse vous aider.\n\nJe vérifie les deux débits aujourd'hui et je reviens vers vous.\n\n"
+            "Cordialement,\nCamille")
     model_env.default = reply(echo)
     draft = Drafter(max_attempts=2).draft(DraftRequest(message))
     assert draft.status == "review" and "4970" not in draft.reply

@@ -35,7 +35,8 @@ def add_eval_parser(sub: Any) -> None:
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL)")
     p.add_argument("--offline", action="store_true", help="the offline composer even if a model is configured")
     p.add_argument("--prompts", metavar="DIR", help="templates overriding the shipped ones (compare versions)")
-    p.add_argument("--sample", type=positive_int, metavar="N", help="run N cases spread evenly over the set (quick runs)")
+    p.add_argument("--sample", type=positive_int, metavar="N",
+                   help="run N cases spread evenly over the set (quick runs)")
     p.add_argument("--concurrency", type=positive_int, default=8, help="model calls at once (default 8)")
     p.add_argument("--repeat", type=positive_int, default=1, help="draft each case K times; reports flaky cases")
     p.add_argument("--timeout", type=float, help="deadline per draft in seconds")

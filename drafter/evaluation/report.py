@@ -176,7 +176,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     out += [f"| `{r}` | {d['severity']} | {d['passed']} | {d['checked']} | {_pct(d['rate'])} |"
             for r, d in s["rules"].items()]
     for key in ("categories", "languages"):
-        out += ["", f"| {key[:-1] if key != 'categories' else 'category'} | passed | runs | rate |", "|---|---|---|---|"]
+        label = "category" if key == "categories" else key[:-1]
+        out += ["", f"| {label} | passed | runs | rate |", "|---|---|---|---|"]
         out += [f"| {n} | {d['passed']} | {d['runs']} | {_pct(d['rate'])} |" for n, d in s[key].items()]
     failing = [c for c in report["cases"] if not c["passed"]]
     out += ["", f"## Failing cases ({len(failing)})", ""]
@@ -222,7 +223,8 @@ def render_html(report: dict[str, Any]) -> str:
         parts.append(f"<details{' open' if not case['passed'] else ''}><summary>{mark} <b>{e(case['id'])}</b> "
                      f"({e(case['category'])}, {e(case['lang'])}, {e(case['channel'])})</summary>"
                      f"<table><tr><th>message</th><th>draft ({e(str(case['status']))})</th></tr><tr>"
-                     f"<td><pre>{e(case['message'])}</pre></td><td><pre>{e(case['reply'] or '')}</pre></td></tr></table>"
+                     f"<td><pre>{e(case['message'])}</pre></td>"
+                     f"<td><pre>{e(case['reply'] or '')}</pre></td></tr></table>"
                      + (f"<ul>{why}</ul>" if why else "") + "</details>")
     parts.append("</body></html>")
     return "\n".join(parts)
