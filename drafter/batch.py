@@ -76,11 +76,9 @@ class _Prepared:
 
 
 class _LiveCalls:
-    """Model calls for a whole job on one shared async client, at most ``limit`` in flight.
-
-    ``Drafter.adraft`` builds a client per call, whose TLS context alone costs ~20 ms of CPU on the
-    event loop; here it is built once. Only the calls hold the gate: a draft's own work (analysis,
-    prompts, checks) runs outside it, while other drafts wait on the network."""
+    """Model calls for a whole job on one async client, opened and closed with the job, at most
+    ``limit`` in flight. Only the calls hold the gate: a draft's own work (analysis, prompts, checks)
+    runs outside it, while other drafts wait on the network."""
 
     def __init__(self, drafter: Drafter, limit: int) -> None:
         self.drafter, self.limit = drafter, limit
@@ -229,9 +227,7 @@ class BatchJob:
         if item.problem:
             return item.error_record(*item.problem)
         try:
-            p = self._prepare(item)
-            return {"id": item.id, **self.drafter._finish(p.loop, p.loop.offline(fallback=False), p.started,
-                                                          p.notices, None).to_dict()}
+            return {"id": item.id, **self.drafter.draft(self._request(item)).to_dict()}
         except DrafterError as error:
             return item.error_record(type(error).__name__, error.message)
 

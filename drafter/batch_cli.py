@@ -6,8 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .arguments import positive_int, seconds
-from .constants import CHANNELS
+from .arguments import add_model_options, add_reply_options, positive_int, seconds
 from .errors import InputError
 
 EXIT_OK, EXIT_FAIL, EXIT_INTERRUPTED = 0, 1, 130
@@ -44,16 +43,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-o", "--output", metavar="OUT", required=True, help="JSONL file of results (appended)")
     p.add_argument("--concurrency", type=positive_int, default=8, help="drafts at once (default 8)")
     p.add_argument("--skip-errors", action="store_true", help="do not retry ids that ended in error in OUT")
-    p.add_argument("--lang", choices=("auto", "fr", "en"), default="auto", help="reply language")
-    p.add_argument("--channel", choices=CHANNELS, default=None, help="email, chat or phone")
-    p.add_argument("-m", "--model", help="model name (env DRAFTER_MODEL, default gpt-4o-mini)")
-    p.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL)")
-    p.add_argument("--offline", action="store_true", help="use the offline composer even if a model is set")
-    p.add_argument("--prompts", metavar="DIR", help="directory of templates overriding the shipped ones")
-    p.add_argument("--timeout", type=float, help="deadline per draft in seconds (env DRAFTER_TIMEOUT)")
-    p.add_argument("--temperature", type=float, help="sampling temperature (default 0.3)")
-    p.add_argument("--seed", type=int, help="sampling seed, for servers that honour it")
-    p.add_argument("--max-attempts", type=int, help="model drafts before the offline fallback (default 3)")
+    add_reply_options(p)
+    add_model_options(p)
     g = p.add_argument_group("OpenAI Batch API (half price, no rate-limit pressure, answers within 24 h)")
     g.add_argument("--openai-batch", action="store_true", help="send the first drafts as one batch")
     g.add_argument("--batch-id", metavar="ID", help="collect this existing batch (implies --openai-batch)")

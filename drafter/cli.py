@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .arguments import add_model_options, add_reply_options
 from .constants import CHANNELS
 from .errors import DrafterError, InputError
 
@@ -76,7 +77,9 @@ def _read_file(path: str, what: str) -> str:
 
 def _save_unsent(message: str) -> str | None:
     """Keep a pasted message when drafting fails, so that nothing the agent gave is lost."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "drafter" / "unsent"
+    from .settings import cache_dir
+
+    base = cache_dir("unsent")
     try:
         base.mkdir(parents=True, exist_ok=True)
         path = base / f"message-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
@@ -250,22 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Draft a calm reply: recognise, set one calm limit if insulted, act.")
     p.add_argument("text", nargs="?", metavar="TEXT|-", help="the customer's message (default: stdin)")
-    p.add_argument("--lang", choices=("auto", "fr", "en"), default="auto", help="reply language (default: auto)")
-    p.add_argument("--channel", choices=CHANNELS, default=None, help="email (default), chat or phone")
+    add_reply_options(p)
     p.add_argument("--context", metavar="FILE", help="TOML or JSON: company, agent, customer_name, facts, policy")
     p.add_argument("--company", help="company name for the reply")
     p.add_argument("--agent", help="agent name to sign with")
     p.add_argument("--customer", help="customer's name for the greeting")
-    p.add_argument("-m", "--model", help="model name (env DRAFTER_MODEL, default gpt-4o-mini)")
-    p.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL)")
-    p.add_argument("--offline", action="store_true", help="use the offline composer even if a model is set")
+    add_model_options(p)
     p.add_argument("--json", action="store_true", help="print the draft and its checks as JSON")
     p.add_argument("--dry-run", action="store_true", help="print the messages that would be sent; call nothing")
-    p.add_argument("--prompts", metavar="DIR", help="directory of templates overriding the shipped ones")
-    p.add_argument("--timeout", type=float, help="overall deadline in seconds (env DRAFTER_TIMEOUT, default 60)")
-    p.add_argument("--temperature", type=float, help="sampling temperature (default 0.3)")
-    p.add_argument("--seed", type=int, help="sampling seed, for servers that honour it")
-    p.add_argument("--max-attempts", type=int, help="model drafts before the offline fallback (default 3)")
     p.set_defaults(func=_cmd_draft)
 
     p = sub.add_parser("analyze", help="show what was read in a message",

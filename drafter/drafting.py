@@ -191,6 +191,24 @@ class Drafter:
                 on_retry(loop.reasons[-1] if loop.reasons else "revising")
         return self._finish(loop, loop.result(), started, notices, usage.to_dict())
 
+    async def acomplete(self, messages: list[dict[str, str]], *, sample: int = 0, deadline: Any = None,
+                        usage: Any = None) -> Any:
+        """One model call through the response cache, when there is one (a hit costs no call).
+
+        ``deadline`` and ``usage`` default to a fresh ``Deadline`` of ``settings.timeout`` and a
+        throwaway ``Usage``. Raises ``ModelError``."""
+        from .model_client import Deadline, Usage
+
+        key = self._cache_key(messages, sample) if self.cache is not None else None
+        cached = self.cache.get(key) if key else None
+        if cached is not None:
+            return cached
+        completion = await self._model_client().acomplete(
+            messages, deadline=deadline or Deadline(self.settings.timeout), usage=usage or Usage())
+        if key:
+            self.cache.put(key, completion)
+        return completion
+
     async def adraft(self, request: DraftRequest | str, *, sample: int = 0) -> Draft:
         """The async twin of ``draft`` (no streaming); many can run at once on one event loop.
 
@@ -202,18 +220,10 @@ class Drafter:
             return self._finish(loop, loop.offline(fallback=False), started, notices, None)
         from .model_client import Deadline, Usage
 
-        client = self._model_client()
         deadline, usage = Deadline(self.settings.timeout), Usage()
         while loop.wants_model():
-            key = self._cache_key(loop.messages, sample) if self.cache is not None else None
-            cached = self.cache.get(key) if key else None
             try:
-                if cached is not None:
-                    completion = cached
-                else:
-                    completion = await client.acomplete(loop.messages, deadline=deadline, usage=usage)
-                    if key:
-                        self.cache.put(key, completion)
+                completion = await self.acomplete(loop.messages, sample=sample, deadline=deadline, usage=usage)
             except ModelError as error:
                 loop.failed(error)
             else:

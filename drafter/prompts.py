@@ -32,9 +32,9 @@ def shipped_prompts_dir() -> Path:
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """Compiled templates kept between runs (a CLI start saves ~15 ms); keyed by source checksum."""
-    import os
+    from .settings import cache_dir
 
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "drafter" / "jinja"
+    folder = cache_dir("jinja")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from .model_client import Completion
+from .settings import cache_dir
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "drafter" / "responses"
+    return cache_dir("responses")
 
 
 class ResponseCache:

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from .arguments import add_model_options
 from .errors import DrafterError, InputError
 
 EPILOG = """\
@@ -58,12 +59,7 @@ def add_parser(sub: Any) -> None:
                    help="bearer token required on /v1/* (env DRAFTER_API_TOKEN; default: none)")
     p.add_argument("--max-body", type=int, default=1_000_000, metavar="BYTES",
                    help="largest request body accepted, 413 beyond (default 1000000)")
-    p.add_argument("-m", "--model", help="model name (env DRAFTER_MODEL, default gpt-4o-mini)")
-    p.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL)")
-    p.add_argument("--offline", action="store_true", help="use the offline composer even if a model is set")
-    p.add_argument("--prompts", metavar="DIR", help="directory of templates overriding the shipped ones")
-    p.add_argument("--timeout", type=float, metavar="SECONDS",
-                   help="deadline per draft, retries included (env DRAFTER_TIMEOUT, default 60)")
+    add_model_options(p, sampling=False)
     p.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="server log level (default info)")
     p.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
     p.set_defaults(func=_cmd_serve)

@@ -35,6 +35,12 @@ from .errors import InputError
 TOO_LONG_POLICIES = ("truncate", "refuse")
 
 
+def cache_dir(*parts: str) -> Path:
+    """Where drafter keeps what it can rebuild (``$XDG_CACHE_HOME/drafter/…``, else ``~/.cache``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base, "drafter", *parts)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything that shapes how drafts are produced, resolved once and then read only."""

@@ -151,10 +151,6 @@ class ToneRuleSpec:
     severity: str
 
 
-def _spec(rule_id: str, severity: str) -> ToneRuleSpec:
-    return ToneRuleSpec(rule_id, severity)
-
-
 # --- hard rules ------------------------------------------------------------------------------------
 
 # Before an echoed insult word, in the same sentence: the customer's words or view are reported ("you called
@@ -213,7 +209,7 @@ def _same_word(a: str, b: str) -> bool:
     return common >= 6 and len(long_) - common <= 3
 
 
-_INSULT = _spec("insult", HARD)
+_INSULT = ToneRuleSpec("insult", HARD)
 
 
 def rule_insult(reply: Reply) -> list[Violation]:
@@ -236,7 +232,7 @@ def rule_insult(reply: Reply) -> list[Violation]:
     return found
 
 
-_BLAME = _spec("blame", HARD)
+_BLAME = ToneRuleSpec("blame", HARD)
 
 
 def rule_blame(reply: Reply) -> list[Violation]:
@@ -245,7 +241,7 @@ def rule_blame(reply: Reply) -> list[Violation]:
             for m in _find(_both("blame"), reply)]
 
 
-_THREAT = _spec("threat", HARD)
+_THREAT = ToneRuleSpec("threat", HARD)
 
 
 # a closure the customer asked for ("if you wish, your account will be closed on the 30th") or a protection
@@ -281,7 +277,7 @@ _PLACEHOLDER = lazy_compile(r"\{\{.*?\}\}|\{[A-Za-z_][\w ]{0,30}\}|\[[^\[\]\n]{2
                           r"<(?!(?:br|p|b|i|u|a|em|strong|div|span|li|ul|ol|hr|html|body|head|table|tr|td|th|img|small|sub|sup)\b)[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ_' ]{1,30}>|"
                           r"\bX{3,}\b|\b(?:NAME|NOM|PRENOM|PRÉNOM|AGENT_NAME|CUSTOMER_NAME)\b")
 _CAPS = lazy_compile(r"(?<![\w-])[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'’-]*[A-ZÀ-ÖØ-Þ](?![\w-])")
-_SHOUTING = _spec("shouting", HARD)
+_SHOUTING = ToneRuleSpec("shouting", HARD)
 
 
 # how English and French words may begin: a short word in capitals that begins otherwise ("DVLA", "CPAM")
@@ -349,7 +345,7 @@ _IMPERATIVE_START = lazy_compile(
     r"patiente|sois|calme|ecoute|lis|relis|ouvre|note|va|viens|appelle|tape|debranche|rebranche|connecte|reessaie|"
     r"mets|prends|donne|pense|oublie|laisse|excuse|sache|vois|cherche|remplis|choisis|confirme|indique|precise)\s",
     re.MULTILINE)
-_REGISTER = _spec("register", HARD)
+_REGISTER = ToneRuleSpec("register", HARD)
 
 
 def rule_register(reply: Reply) -> list[Violation]:
@@ -392,7 +388,7 @@ def rule_register(reply: Reply) -> list[Violation]:
     return found
 
 
-_LANGUAGE = _spec("language", HARD)
+_LANGUAGE = ToneRuleSpec("language", HARD)
 _LANGUAGE_NAMES = {"fr": "French", "en": "English"}
 
 
@@ -407,7 +403,7 @@ def rule_language(reply: Reply) -> list[Violation]:
     return []
 
 
-_OVERPROMISE = _spec("overpromise", HARD)
+_OVERPROMISE = ToneRuleSpec("overpromise", HARD)
 # what a reply may commit to only when policy.allowed says so (callbacks are not commitments: evals/README.md)
 _COMMITMENTS = ("refund", "compensation", "voucher", "discount", "free_shipping", "replacement", "guarantee",
                 "deadline")
@@ -454,7 +450,7 @@ def rule_overpromise(reply: Reply) -> list[Violation]:
     return found
 
 
-_LEAK = _spec("leak", HARD)
+_LEAK = ToneRuleSpec("leak", HARD)
 
 
 def rule_leak(reply: Reply) -> list[Violation]:
@@ -486,7 +482,7 @@ def _personal_echoes(reply: Reply) -> list[Violation]:
     return found
 
 
-_ECHO = _spec("echo_insult", HARD)
+_ECHO = ToneRuleSpec("echo_insult", HARD)
 
 
 def rule_echo_insult(reply: Reply) -> list[Violation]:
@@ -496,7 +492,7 @@ def rule_echo_insult(reply: Reply) -> list[Violation]:
 
 # --- soft rules ------------------------------------------------------------------------------------
 
-_ACK = _spec("acknowledge", SOFT)
+_ACK = ToneRuleSpec("acknowledge", SOFT)
 
 
 def rule_acknowledge(reply: Reply) -> list[Violation]:
@@ -595,8 +591,8 @@ def rule_restate(reply: Reply) -> list[Violation]:
     return [_violation(_RESTATE, "does not name the customer's problem; restate it in their words")]
 
 
-_RESTATE = _spec("restate", SOFT)
-_BOUNDARY = _spec("boundary", SOFT)
+_RESTATE = ToneRuleSpec("restate", SOFT)
+_BOUNDARY = ToneRuleSpec("boundary", SOFT)
 
 
 def rule_boundary(reply: Reply) -> list[Violation]:
@@ -616,7 +612,7 @@ def rule_boundary(reply: Reply) -> list[Violation]:
     return []
 
 
-_NEXT = _spec("next_step", SOFT)
+_NEXT = ToneRuleSpec("next_step", SOFT)
 
 
 def rule_next_step(reply: Reply) -> list[Violation]:
@@ -625,7 +621,7 @@ def rule_next_step(reply: Reply) -> list[Violation]:
     return [_violation(_NEXT, "proposes no concrete next step; say what you do now or what you need")]
 
 
-_YES_BUT = _spec("yes_but", SOFT)
+_YES_BUT = ToneRuleSpec("yes_but", SOFT)
 
 
 def rule_yes_but(reply: Reply) -> list[Violation]:
@@ -658,7 +654,7 @@ def rule_yes_but(reply: Reply) -> list[Violation]:
     return []
 
 
-_MINIMIZE = _spec("minimize", SOFT)
+_MINIMIZE = ToneRuleSpec("minimize", SOFT)
 
 
 # a minimiser denied or turned into a stress ("it's not just a small delay", "ce n'est pas qu'un petit retard",
@@ -672,7 +668,7 @@ def rule_minimize(reply: Reply) -> list[Violation]:
             if not _DENIED.search(reply.folded[max(0, m.start() - 30):m.start()])]
 
 
-_SARCASM = _spec("sarcasm", SOFT)
+_SARCASM = ToneRuleSpec("sarcasm", SOFT)
 
 
 def rule_sarcasm(reply: Reply) -> list[Violation]:
@@ -684,7 +680,7 @@ _EMOJI = lazy_compile(
     "[\U0001F300-\U0001FAFF\U00002600-\U000027BF\U0001F000-\U0001F2FF\U0001F900-\U0001F9FF\u2B50\u2B55\u203C\u2049"
     "\u2122\u2139\u231A-\u231B\u23E9-\u23FA\uFE0F\u200D]"
     r"|(?<![\w:/])[:;=][-'^]?[)(DPpOo3*|\]\[/\\](?![\w/])|(?<!\w)\^\^(?!\w)|(?<!\w)[xX]D(?!\w)|<3")
-_EMOJI_RULE = _spec("emoji", SOFT)
+_EMOJI_RULE = ToneRuleSpec("emoji", SOFT)
 
 
 def rule_emoji(reply: Reply) -> list[Violation]:
@@ -692,7 +688,7 @@ def rule_emoji(reply: Reply) -> list[Violation]:
             for m in _EMOJI.finditer(reply.text)]
 
 
-_LENGTH = _spec("length", SOFT)
+_LENGTH = ToneRuleSpec("length", SOFT)
 
 
 def rule_length(reply: Reply) -> list[Violation]:
@@ -705,25 +701,26 @@ def rule_length(reply: Reply) -> list[Violation]:
     return []
 
 
-TONE_RULES: tuple[ToneRule, ...] = (
-    ToneRule("insult", HARD, "insults, swears at or demeans anyone", rule_insult),
-    ToneRule("blame", HARD, "blames, accuses or lectures the customer", rule_blame),
-    ToneRule("threat", HARD, "threatens the customer", rule_threat),
-    ToneRule("shouting", HARD, "writes words in capitals or more than one '!'", rule_shouting),
-    ToneRule("register", HARD, "(French) uses tu instead of vous", rule_register),
-    ToneRule("language", HARD, "is not in the customer's language", rule_language),
-    ToneRule("overpromise", HARD, "commits to what the policy does not allow", rule_overpromise),
-    ToneRule("leak", HARD, "holds a placeholder, prompt text or an AI self-reference", rule_leak),
-    ToneRule("echo_insult", HARD, "repeats the customer's insult words", rule_echo_insult),
-    ToneRule("acknowledge", SOFT, "does not recognise the customer's feeling or situation", rule_acknowledge),
-    ToneRule("restate", SOFT, "does not restate the customer's concrete problem", rule_restate),
-    ToneRule("boundary", SOFT, "lacks a calm limit after an insult, or sets one without", rule_boundary),
-    ToneRule("next_step", SOFT, "proposes no concrete action or precise request", rule_next_step),
-    ToneRule("yes_but", SOFT, "takes empathy back with but/however", rule_yes_but),
-    ToneRule("minimize", SOFT, "minimises the problem", rule_minimize),
-    ToneRule("sarcasm", SOFT, "is ironic or sarcastic", rule_sarcasm),
-    ToneRule("emoji", SOFT, "contains emoji", rule_emoji),
-    ToneRule("length", SOFT, "is outside the channel's length bounds", rule_length),
-)
+# each rule's id and severity are stated once, in its spec above
+TONE_RULES: tuple[ToneRule, ...] = tuple(ToneRule(spec.id, spec.severity, description, check) for spec, description, check in (
+    (_INSULT, "insults, swears at or demeans anyone", rule_insult),
+    (_BLAME, "blames, accuses or lectures the customer", rule_blame),
+    (_THREAT, "threatens the customer", rule_threat),
+    (_SHOUTING, "writes words in capitals or more than one '!'", rule_shouting),
+    (_REGISTER, "(French) uses tu instead of vous", rule_register),
+    (_LANGUAGE, "is not in the customer's language", rule_language),
+    (_OVERPROMISE, "commits to what the policy does not allow", rule_overpromise),
+    (_LEAK, "holds a placeholder, prompt text, an AI self-reference or the customer's personal data", rule_leak),
+    (_ECHO, "repeats the customer's insult words", rule_echo_insult),
+    (_ACK, "does not recognise the customer's feeling or situation", rule_acknowledge),
+    (_RESTATE, "does not restate the customer's concrete problem", rule_restate),
+    (_BOUNDARY, "lacks a calm limit after an insult, or sets one without", rule_boundary),
+    (_NEXT, "proposes no concrete action or precise request", rule_next_step),
+    (_YES_BUT, "takes empathy back with but/however", rule_yes_but),
+    (_MINIMIZE, "minimises the problem", rule_minimize),
+    (_SARCASM, "is ironic or sarcastic", rule_sarcasm),
+    (_EMOJI_RULE, "contains emoji", rule_emoji),
+    (_LENGTH, "is outside the channel's length bounds", rule_length),
+))
 RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in TONE_RULES)
 HARD_RULE_IDS: frozenset[str] = frozenset(rule.id for rule in TONE_RULES if rule.severity == HARD)

@@ -172,8 +172,9 @@ _INDEX_DIRTY = False
 
 
 def _index_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "drafter" / f"wordregex-index-{sys.version_info[0]}{sys.version_info[1]}.json"
+    from .settings import cache_dir
+
+    return cache_dir(f"wordregex-index-{sys.version_info[0]}{sys.version_info[1]}.json")
 
 
 def _cached_first_words(pattern: str) -> _Prefixes | None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..arguments import positive_int, rate
+from ..arguments import add_model_options, positive_int, rate
 from ..errors import InputError
 
 EPILOG = """\
@@ -31,15 +31,11 @@ def add_eval_parser(sub: Any) -> None:
                        "expectations, and report pass rates per rule, category and language.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cases", metavar="DIR", help="directory of case files (default: the shipped evals/cases)")
-    p.add_argument("-m", "--model", help="model name (env DRAFTER_MODEL)")
-    p.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL)")
-    p.add_argument("--offline", action="store_true", help="the offline composer even if a model is configured")
-    p.add_argument("--prompts", metavar="DIR", help="templates overriding the shipped ones (compare versions)")
+    add_model_options(p, sampling=False)
     p.add_argument("--sample", type=positive_int, metavar="N",
                    help="run N cases spread evenly over the set (quick runs)")
     p.add_argument("--concurrency", type=positive_int, default=8, help="model calls at once (default 8)")
     p.add_argument("--repeat", type=positive_int, default=1, help="draft each case K times; reports flaky cases")
-    p.add_argument("--timeout", type=float, help="deadline per draft in seconds")
     p.add_argument("--report", metavar="FILE", help="write the report: JSON, plus Markdown (.md) or HTML (.html)")
     p.add_argument("--baseline", metavar="FILE", help="an earlier JSON report to compare against")
     p.add_argument("--min-pass", type=rate, metavar="RATE", help="fail under this case pass rate (0-1)")

@@ -36,18 +36,9 @@ def parse_verdict(text: str) -> dict[str, Any] | None:
 
 
 async def judge_draft(drafter: Drafter, message: str, reply: str, language: str) -> dict[str, Any]:
-    from ..model_client import Deadline, Usage
-
     content = drafter.prompts.render(f"judge/{language}.j2", message=message, reply=reply, language=language)
-    messages = [{"role": "user", "content": content}]
-    key = drafter._cache_key(messages, 0) if drafter.cache is not None else None
-    completion = drafter.cache.get(key) if key else None
     try:
-        if completion is None:
-            completion = await drafter._model_client().acomplete(
-                messages, deadline=Deadline(drafter.settings.timeout), usage=Usage())
-            if key:
-                drafter.cache.put(key, completion)
+        completion = await drafter.acomplete([{"role": "user", "content": content}])
     except ModelError as error:
         return {"error": error.message}
     verdict = parse_verdict(completion.text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..checker import check_reply
@@ -91,9 +91,8 @@ def score_draft(case: EvalCase, draft: Draft) -> CaseScore:
         absent = [m for m in e.mention if _norm(m) not in reply]
         expect("mention", not absent, f"the reply does not mention {', '.join(absent)}")
     if e.forbid:
-        strict = case.context.policy.__class__(frozenset(case.context.policy.allowed - set(e.forbid)),
-                                               case.context.policy.response_time)
-        ctx = case.context.__class__(**{**case.context.__dict__, "policy": strict})
+        policy = replace(case.context.policy, allowed=case.context.policy.allowed - set(e.forbid))
+        ctx = replace(case.context, policy=policy)
         made = [v for v in check_reply(draft.reply, context=ctx, lang=case.lang, rules=["overpromise"]).violations]
         expect("forbid", not made, "commits to " + "; ".join(v.text for v in made))
     return score
