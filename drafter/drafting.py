@@ -133,8 +133,9 @@ class Drafter:
         channel = request.resolved_channel
         policy = context.policy
         variables: dict[str, object] = {
-            "message": message, "language": language, "channel": channel, "context": context.to_dict(),
-            "analysis": analysis.to_dict(), "facts": list(analysis.facts.all()), "insulted": analysis.insulted,
+            # the objects themselves: templates read their attributes, and the offline path renders none
+            "message": message, "language": language, "channel": channel, "context": context,
+            "analysis": analysis, "facts": list(analysis.facts.all()), "insulted": analysis.insulted,
             "anger": analysis.anger, "policy_allowed": sorted(policy.allowed), "response_time": policy.response_time,
         }
         return GuardLoop(message, analysis, context, language, channel, self.prompts, self.composer,
