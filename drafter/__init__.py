@@ -8,7 +8,7 @@
 from .analysis import Analysis, analyze_message
 from .checker import CheckResult, check_reply
 from .context import Context, Policy, load_context
-from .drafting import Draft, Drafter, DraftRequest, draft_reply
+from .drafting import Draft, Drafter, DraftRequest, DraftRun, draft_reply
 from .errors import (
     ContextError,
     DrafterError,
@@ -26,13 +26,23 @@ from .tone_rules import HARD_RULE_IDS, RULE_IDS, TONE_RULES, ToneRule, Violation
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    if name == "DraftPool":   # loaded on first use: it brings asyncio, which the offline CLI never needs
+        from .draft_pool import DraftPool
+
+        return DraftPool
+    raise AttributeError(f"module 'drafter' has no attribute {name!r}")
+
 __all__ = [
     "Analysis",
     "CheckResult",
     "Context",
     "ContextError",
     "Draft",
+    "DraftPool",
     "DraftRequest",
+    "DraftRun",
     "Drafter",
     "DrafterError",
     "EmptyMessageError",

@@ -3,11 +3,12 @@
     IN ─▶ read_items ─▶ skip the ids OUT holds ─▶ draft N at a time ─▶ append + flush one line each
                                                └▶ --openai-batch: upload, create, poll, download ─▶ guard
 
-``BatchJob.run`` drafts with bounded concurrency: async model calls on one shared client, each message
-through the same guard loop as ``Drafter.adraft``. ``BatchJob.run_openai_batch`` sends the first drafts
-through OpenAI's Batch API instead (half the price, no rate-limit pressure) and feeds each answer to the
-guard loop as its first completion; replies that break a hard rule are revised through live calls, then
-replaced by the offline draft (status ``review``), exactly as in ``drafter draft``.
+``BatchJob.run`` drafts with bounded concurrency through a ``DraftPool`` (async model calls on one
+shared client, each message through the same guard loop as ``Drafter.adraft``).
+``BatchJob.run_openai_batch`` sends the first drafts through OpenAI's Batch API instead (half the price,
+no rate-limit pressure) and feeds each answer to the guard loop as its first completion; replies that
+break a hard rule are revised through live calls, then replaced by the offline draft (status
+``review``), exactly as in ``drafter draft``.
 
 OUT is the journal: a line is written and flushed as soon as its message is done, so an interrupted run
 (Ctrl-C, a kill) loses only the drafts in flight. On start, the ids OUT holds are skipped; ids that
@@ -19,9 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +28,10 @@ from typing import Any
 from .batch_input import BatchItem, read_items
 from .batch_output import OutputJournal
 from .context import Context
+from .draft_pool import DraftPool
 from .drafting import Draft, Drafter, DraftRequest
-from .errors import DrafterError, InputError, ModelError
+from .errors import DrafterError, InputError
 from .evaluation.progress import Progress
-from .guard import GuardLoop
 
 # --- the job ---------------------------------------------------------------------------------------
 
@@ -65,98 +64,6 @@ class BatchSummary:
         if self.left:
             parts.append(f"{self.left} left")
         return f"batch: {', '.join(parts)}, {elapsed:.1f} s"
-
-
-@dataclass
-class _Prepared:
-    item: BatchItem
-    loop: GuardLoop
-    notices: list[str]
-    started: float
-
-
-class _LiveCalls:
-    """Model calls for a whole job on one async client, opened and closed with the job, at most
-    ``limit`` in flight. Only the calls hold the gate: a draft's own work (analysis, prompts, checks)
-    runs outside it, while other drafts wait on the network."""
-
-    def __init__(self, drafter: Drafter, limit: int) -> None:
-        self.drafter, self.limit = drafter, limit
-        self.client = drafter._model_client()
-
-    async def __aenter__(self) -> _LiveCalls:
-        self.session = self.client.open_async()
-        self.gate = asyncio.Semaphore(self.limit)
-        self.warm = _warm_up_checks()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.client.close_async(self.session)
-
-    async def guard(self, p: _Prepared, usage: Any) -> None:
-        """Drive ``p``'s guard loop to its end: draft, check, revise (the model's part of ``adraft``)."""
-        from .model_client import Deadline
-
-        deadline = None
-        while p.loop.wants_model():
-            try:
-                async with self.gate:
-                    deadline = deadline or Deadline(self.drafter.settings.timeout)
-                    completion = await self.client.acomplete_on(self.session, p.loop.messages,
-                                                                deadline=deadline, usage=usage)
-            except ModelError as error:
-                p.loop.failed(error)
-            else:
-                await asyncio.sleep(0)          # the next call goes out before this reply is checked
-                if not self.warm.is_set():
-                    await asyncio.to_thread(self.warm.wait)
-                p.loop.received(completion)
-
-    async def each(self, items: Iterable[Any], work: Any) -> None:
-        """``await work(item)`` for every item; at most 2 × limit started and unfinished (bounded memory,
-        and the next drafts are prepared while the current ones wait on the network)."""
-        ahead = asyncio.Semaphore(2 * self.limit)
-        tasks: set[asyncio.Task[None]] = set()
-        failures: list[BaseException] = []   # a bug (not a DrafterError): stop starting new drafts
-
-        def finished(task: asyncio.Task[None]) -> None:
-            tasks.discard(task)
-            if not task.cancelled() and task.exception() is not None:
-                failures.append(task.exception())  # type: ignore[arg-type]
-
-        async def run(item: Any) -> None:
-            try:
-                await work(item)
-            finally:
-                ahead.release()
-
-        for item in items:
-            await ahead.acquire()
-            if failures:
-                break
-            task = asyncio.create_task(run(item))
-            tasks.add(task)
-            task.add_done_callback(finished)
-        await asyncio.gather(*list(tasks), return_exceptions=True)
-        if failures:
-            raise failures[0]
-
-
-def _warm_up_checks() -> threading.Event:
-    """Compile the tone rules (~0.4 s of CPU, once per process) in a thread while the first requests are
-    in flight, rather than on the event loop when the first replies come back."""
-    from .checker import check_reply
-
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            check_reply("Bonjour, merci. Hello, thank you.")
-        finally:
-            done.set()
-
-    threading.Thread(target=work, name="drafter-warm-up", daemon=True).start()
-    return done
 
 
 class BatchJob:
@@ -193,15 +100,8 @@ class BatchJob:
         context = item.context if item.context is not None else Context()
         return DraftRequest(item.message or "", context, self.lang, self.channel)
 
-    def _prepare(self, item: BatchItem) -> _Prepared:
-        started = time.monotonic()
-        request, message, notices = self.drafter._prepare(self._request(item))
-        return _Prepared(item, self.drafter._loop(request, message), notices, started)
-
-    def _finish(self, p: _Prepared, usage: Any) -> dict[str, Any]:
-        draft: Draft = self.drafter._finish(p.loop, p.loop.result(), p.started, p.notices,
-                                            usage.to_dict() if usage is not None else None)
-        return {"id": p.item.id, **draft.to_dict()}
+    def _record(self, item: BatchItem, draft: Draft) -> dict[str, Any]:
+        return {"id": item.id, **draft.to_dict()}
 
     # -- live drafting, N at a time ---------------------------------------------------------------
 
@@ -227,29 +127,23 @@ class BatchJob:
         if item.problem:
             return item.error_record(*item.problem)
         try:
-            return {"id": item.id, **self.drafter.draft(self._request(item)).to_dict()}
+            return self._record(item, self.drafter.draft(self._request(item)))
         except DrafterError as error:
             return item.error_record(type(error).__name__, error.message)
 
     async def _run_async(self, bar: Progress) -> None:
-        async with _LiveCalls(self.drafter, self.concurrency) as calls:
+        async with DraftPool(self.drafter, self.concurrency) as pool:
             async def work(item: BatchItem) -> None:
-                self._write(await self._draft_live(calls, item))
+                self._write(await self._draft_live(pool, item))
                 bar.advance()
 
-            await calls.each(self.todo, work)
+            await pool.map(self.todo, work)
 
-    async def _draft_live(self, calls: _LiveCalls, item: BatchItem) -> dict[str, Any]:
-        """``Drafter.adraft``, on the job's shared client."""
-        from .model_client import Usage
-
+    async def _draft_live(self, pool: DraftPool, item: BatchItem) -> dict[str, Any]:
         if item.problem:
             return item.error_record(*item.problem)
         try:
-            p = self._prepare(item)
-            usage = Usage()
-            await calls.guard(p, usage)
-            return self._finish(p, usage)
+            return self._record(item, await pool.draft(self._request(item)))
         except DrafterError as error:
             return item.error_record(type(error).__name__, error.message)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +79,74 @@ class Draft:
         }
 
 
+class DraftRun:
+    """One draft driven step by step, made by ``Drafter.begin``: the message is read and analysed,
+    the prompts are ready; the model calls are the caller's.
+
+    ``drive`` runs the guard loop over any async call with ``Drafter.acomplete``'s signature
+    (``Drafter.adraft`` and ``DraftPool`` use it). The Batch API path feeds the first completion
+    itself with ``received``, then drives the revisions. ``finish`` gives the ``Draft``."""
+
+    def __init__(self, drafter: Drafter, loop: GuardLoop, notices: list[str], started: float) -> None:
+        self.drafter, self.loop, self.notices, self.started = drafter, loop, notices, started
+        self._usage: Any = None
+        self._deadline: Any = None
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        """What the next model call sends."""
+        return self.loop.messages
+
+    @property
+    def usage(self) -> Any:
+        """The tokens and calls spent on this draft (a ``model_client.Usage``)."""
+        if self._usage is None:
+            from .model_client import Usage
+
+            self._usage = Usage()
+        return self._usage
+
+    @property
+    def deadline(self) -> Any:
+        """One ``settings.timeout`` for all the draft's calls; its clock starts at the first call."""
+        if self._deadline is None:
+            from .model_client import Deadline
+
+            self._deadline = Deadline(self.drafter.settings.timeout)
+        return self._deadline
+
+    def wants_model(self) -> bool:
+        return self.loop.wants_model()
+
+    def received(self, completion: Any) -> None:
+        """A model's answer: checked; accepted, or the revision prompt is set up."""
+        self.loop.received(completion)
+
+    def failed(self, error: ModelError) -> None:
+        self.loop.failed(error)
+
+    async def drive(self, complete: Callable[..., Awaitable[Any]], *, sample: int = 0) -> Draft:
+        """Call ``complete(messages, sample=, deadline=, usage=)`` until the guard loop is done."""
+        while self.loop.wants_model():
+            try:
+                completion = await complete(self.loop.messages, sample=sample, deadline=self.deadline,
+                                            usage=self.usage)
+            except ModelError as error:
+                self.loop.failed(error)
+            else:
+                self.loop.received(completion)
+        return self.finish()
+
+    def finish(self) -> Draft:
+        """The draft: the accepted reply, or the offline one marked ``review``."""
+        usage = self._usage.to_dict() if self._usage is not None else None
+        return self.drafter._finish(self.loop, self.loop.result(), self.started, self.notices, usage)
+
+    def offline(self) -> Draft:
+        """The offline composer's draft, without a model."""
+        return self.drafter._finish(self.loop, self.loop.offline(fallback=False), self.started, self.notices, None)
+
+
 class Drafter:
     """Drafts replies with one configuration. Reusable and safe to share across threads."""
 
@@ -141,6 +209,14 @@ class Drafter:
         return GuardLoop(message, analysis, context, language, channel, self.prompts, self.composer,
                          self.settings.max_attempts, variables)
 
+    def begin(self, request: DraftRequest | str) -> DraftRun:
+        """Read and analyse the message and set up its prompts: a ``DraftRun`` to drive.
+
+        Raises ``InputError`` for an empty or (with ``on_too_long=refuse``) too long message."""
+        started = time.monotonic()
+        request, message, notices = self._prepare(request)
+        return DraftRun(self, self._loop(request, message), notices, started)
+
     def render_messages(self, request: DraftRequest | str) -> list[dict[str, str]]:
         """The exact messages a first model call would send (``--dry-run``)."""
         request, message, _ = self._prepare(request)
@@ -171,26 +247,21 @@ class Drafter:
               on_retry: Callable[[str], None] | None = None) -> Draft:
         """Draft one reply. ``on_text`` receives streamed text of the first attempt; ``on_retry`` is told
         when a streamed draft is discarded (so a terminal can erase it)."""
-        started = time.monotonic()
-        request, message, notices = self._prepare(request)
-        loop = self._loop(request, message)
+        run = self.begin(request)
         if self.offline:
-            return self._finish(loop, loop.offline(fallback=False), started, notices, None)
-        from .model_client import Deadline, Usage
-
-        client = self._model_client()
-        deadline, usage = Deadline(self.settings.timeout), Usage()
+            return run.offline()
+        client, loop = self._model_client(), run.loop
         while loop.wants_model():
             streaming = on_text if loop.attempts == 0 else None
             try:
-                completion = client.complete(loop.messages, deadline=deadline, usage=usage, on_text=streaming)
+                completion = client.complete(loop.messages, deadline=run.deadline, usage=run.usage, on_text=streaming)
             except ModelError as error:
                 loop.failed(error)
             else:
                 loop.received(completion)
             if streaming and loop.outcome is None and on_retry:
                 on_retry(loop.reasons[-1] if loop.reasons else "revising")
-        return self._finish(loop, loop.result(), started, notices, usage.to_dict())
+        return run.finish()
 
     async def acomplete(self, messages: list[dict[str, str]], *, sample: int = 0, deadline: Any = None,
                         usage: Any = None) -> Any:
@@ -211,25 +282,19 @@ class Drafter:
         return completion
 
     async def adraft(self, request: DraftRequest | str, *, sample: int = 0) -> Draft:
-        """The async twin of ``draft`` (no streaming); many can run at once on one event loop.
+        """The async twin of ``draft`` (no streaming); many can run at once on one event loop
+        (``DraftPool`` bounds how many call the model at once).
 
         ``sample`` distinguishes repeated drafts of one request in the response cache."""
-        started = time.monotonic()
-        request, message, notices = self._prepare(request)
-        loop = self._loop(request, message)
+        run = self.begin(request)
         if self.offline:
-            return self._finish(loop, loop.offline(fallback=False), started, notices, None)
-        from .model_client import Deadline, Usage
+            return run.offline()
+        return await run.drive(self.acomplete, sample=sample)
 
-        deadline, usage = Deadline(self.settings.timeout), Usage()
-        while loop.wants_model():
-            try:
-                completion = await self.acomplete(loop.messages, sample=sample, deadline=deadline, usage=usage)
-            except ModelError as error:
-                loop.failed(error)
-            else:
-                loop.received(completion)
-        return self._finish(loop, loop.result(), started, notices, usage.to_dict())
+    async def aclose(self) -> None:
+        """Close the running event loop's connections to the model (a service calls it at shutdown)."""
+        if self._client is not None:
+            await self._client.aclose()
 
 
 def draft_reply(message: str, *, context: Context | Mapping[str, Any] | None = None, lang: str | None = None,

@@ -15,7 +15,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import tenacity
@@ -56,12 +56,15 @@ class Completion:
 
 @dataclass
 class Deadline:
-    """One budget of seconds for everything a draft does."""
+    """One budget of seconds for all the model calls of a draft. The clock starts at the first call:
+    a draft waiting for a free slot (``DraftPool``) does not spend its budget waiting."""
 
     seconds: float
-    started: float = field(default_factory=time.monotonic)
+    started: float | None = None
 
     def remaining(self) -> float:
+        if self.started is None:
+            self.started = time.monotonic()
         return self.seconds - (time.monotonic() - self.started)
 
     def expired(self) -> bool:
@@ -211,10 +214,20 @@ class ModelClient:
 
         self.settings = settings
         self._openai = openai
-        self._client = openai.OpenAI(api_key=settings.effective_api_key, base_url=settings.base_url,
-                                     max_retries=0, timeout=settings.timeout)
+        self._sync_client: Any = None
         self._async_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
+
+    @property
+    def _client(self) -> Any:
+        """The blocking ``OpenAI`` client, made on first use (~40 ms: its TLS context); async paths never
+        need it."""
+        with self._lock:
+            if self._sync_client is None:
+                self._sync_client = self._openai.OpenAI(api_key=self.settings.effective_api_key,
+                                                        base_url=self.settings.base_url, max_retries=0,
+                                                        timeout=self.settings.timeout)
+            return self._sync_client
 
     def _params(self, messages: Messages, stream: bool, deadline: Deadline) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -283,32 +296,7 @@ class ModelClient:
 
     async def acomplete(self, messages: Messages, *, deadline: Deadline, usage: Usage) -> Completion:
         """The async twin of ``complete`` (not streamed), on this event loop's shared client."""
-        return await self.acomplete_on(self._loop_client(), messages, deadline=deadline, usage=usage)
-
-    def _loop_client(self) -> Any:
-        """One ``AsyncOpenAI`` per running event loop: connections and TLS set-up are reused across
-        calls (a client per call cost ~20-30 ms of CPU each), and a loop never sees another's client."""
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            client = self._async_clients.get(loop)
-            if client is None:
-                client = self._async_clients[loop] = self.open_async()
-            return client
-
-    # -- one async client for many calls (batch drafting) -----------------------------------------
-
-    def open_async(self) -> Any:
-        """An ``AsyncOpenAI`` client to share across many ``acomplete_on`` calls on the running event
-        loop: its TLS context and connections are built once, not once per call (~20 ms each)."""
-        return self._openai.AsyncOpenAI(api_key=self.settings.effective_api_key,
-                                        base_url=self.settings.base_url, max_retries=0,
-                                        timeout=self.settings.timeout)
-
-    async def acomplete_on(self, client: Any, messages: Messages, *, deadline: Deadline,
-                           usage: Usage) -> Completion:
-        """``acomplete`` on a client from ``open_async`` (closed by the caller with ``close_async``)."""
+        client = self._loop_client()
         try:
             async for attempt in tenacity.AsyncRetrying(**_retry_policy(deadline)):
                 with attempt:
@@ -325,9 +313,28 @@ class ModelClient:
             raise _translate(exc, self.settings, deadline) from None
         return _check_completion(completion)
 
-    @staticmethod
-    async def close_async(client: Any) -> None:
-        await client.close()
+    def _loop_client(self) -> Any:
+        """One ``AsyncOpenAI`` per running event loop: connections and TLS set-up are reused across
+        calls (a client per call cost ~20-30 ms of CPU each), and a loop never sees another's client."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._async_clients.get(loop)
+            if client is None:
+                client = self._async_clients[loop] = self._openai.AsyncOpenAI(
+                    api_key=self.settings.effective_api_key, base_url=self.settings.base_url, max_retries=0,
+                    timeout=self.settings.timeout)
+            return client
+
+    async def aclose(self) -> None:
+        """Close the running event loop's shared client and its connections (if it has one)."""
+        import asyncio
+
+        with self._lock:
+            client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
 
     # -- the Batch API: upload the requests, create the batch, poll it, download the answers ------
 

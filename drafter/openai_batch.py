@@ -12,7 +12,10 @@ import tempfile
 import time
 from typing import Any
 
-from .batch import BatchJob, _LiveCalls, _Prepared, say
+from .batch import BatchJob, say
+from .batch_input import BatchItem
+from .draft_pool import DraftPool
+from .drafting import DraftRun
 from .errors import DrafterError, InputError, ModelError
 from .evaluation.progress import Progress
 
@@ -27,13 +30,13 @@ class OpenAIBatchRun:
 
     def run(self) -> None:
         job = self.job
-        prepared: dict[str, _Prepared] = {}
+        prepared: dict[str, tuple[BatchItem, DraftRun]] = {}
         for item in job.todo:
             if item.problem:
                 job._write(item.error_record(*item.problem))
                 continue
             try:
-                prepared[str(item.id)] = job._prepare(item)
+                prepared[str(item.id)] = (item, job.drafter.begin(job._request(item)))
             except DrafterError as error:
                 job._write(item.error_record(type(error).__name__, error.message))
         state = self._load_state()
@@ -87,12 +90,12 @@ class OpenAIBatchRun:
 
     # -- submit, poll, download ----------------------------------------------------------------
 
-    def _submit(self, prepared: dict[str, _Prepared]) -> dict[str, Any]:
+    def _submit(self, prepared: dict[str, tuple[BatchItem, DraftRun]]) -> dict[str, Any]:
         if len(prepared) > MAX_BATCH_REQUESTS:
             raise InputError(f"{len(prepared)} messages to send; the Batch API takes at most "
                              f"{MAX_BATCH_REQUESTS} per batch", hint="split the input file")
-        lines = (json.dumps(self.client.batch_request(k, p.loop.messages), ensure_ascii=False) + "\n"
-                 for k, p in prepared.items())
+        lines = (json.dumps(self.client.batch_request(k, run.messages), ensure_ascii=False) + "\n"
+                 for k, (_, run) in prepared.items())
         file_id = self.client.upload_batch_file("".join(lines).encode("utf-8"),
                                                 f"{self.job.output_path.stem}-requests.jsonl")
         info = self.client.create_batch(file_id, metadata={"drafter_output": self.job.output_path.name[:500]})
@@ -140,51 +143,50 @@ class OpenAIBatchRun:
 
     # -- the guard over the answers ------------------------------------------------------------
 
-    def _guard_answers(self, batch: list[_Prepared], answers: dict[str, dict[str, Any]], info: Any) -> None:
+    def _guard_answers(self, batch: list[tuple[BatchItem, DraftRun]], answers: dict[str, dict[str, Any]],
+                       info: Any) -> None:
         """Each answer is the guard loop's first completion; the loops that want more are revised live."""
-        from .model_client import Usage, batch_answer
+        from .model_client import batch_answer
 
         job = self.job
-        to_revise: list[tuple[_Prepared, Any]] = []
-        for p in batch:
-            line = answers.get(str(p.item.id))
+        to_revise: list[tuple[BatchItem, DraftRun]] = []
+        for item, run in batch:
+            line = answers.get(str(item.id))
             if line is None:
-                job._write(p.item.error_record("BatchError", f"batch {info.id} ({info.status}) holds no "
-                                               "answer for this id; a rerun sends it again"))
+                job._write(item.error_record("BatchError", f"batch {info.id} ({info.status}) holds no "
+                                             "answer for this id; a rerun sends it again"))
                 continue
-            p.started, usage = time.monotonic(), Usage()
+            run.started = time.monotonic()
             try:
                 try:
-                    p.loop.received(batch_answer(line, usage))
+                    run.received(batch_answer(line, run.usage))
                 except ModelError as error:
-                    p.loop.failed(error)
-                if p.loop.wants_model():
-                    to_revise.append((p, usage))
+                    run.failed(error)
+                if run.wants_model():
+                    to_revise.append((item, run))
                 else:
-                    job._write(job._finish(p, usage))
+                    job._write(job._record(item, run.finish()))
             except DrafterError as error:
-                job._write(p.item.error_record(type(error).__name__, error.message))
+                job._write(item.error_record(type(error).__name__, error.message))
         if to_revise:
             say(f"{len(to_revise)} answer(s) broke a hard rule or failed: revising through live calls")
             asyncio.run(self._revise(to_revise))
 
-    async def _revise(self, to_revise: list[tuple[_Prepared, Any]]) -> None:
+    async def _revise(self, to_revise: list[tuple[BatchItem, DraftRun]]) -> None:
         job = self.job
         bar = Progress(len(to_revise), "revising", enabled=job.progress)
 
-        async def revise(pair: tuple[_Prepared, Any]) -> None:
-            p, usage = pair
+        async def revise(pair: tuple[BatchItem, DraftRun]) -> None:
+            item, run = pair
             try:
-                await calls.guard(p, usage)
-                record = job._finish(p, usage)
+                record = job._record(item, await pool.resume(run))
             except DrafterError as error:
-                record = p.item.error_record(type(error).__name__, error.message)
+                record = item.error_record(type(error).__name__, error.message)
             job._write(record)
             bar.advance()
 
         try:
-            async with _LiveCalls(job.drafter, job.concurrency) as calls:
-                await calls.each(to_revise, revise)
+            async with DraftPool(job.drafter, job.concurrency) as pool:
+                await pool.map(to_revise, revise)
         finally:
             bar.close()
-

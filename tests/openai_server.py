@@ -393,6 +393,24 @@ def dynamic(fn: Callable[[RecordedRequest], Step]) -> Step:
     return _Dynamic(fn)
 
 
+class Counted(Step):
+    """Performs ``then`` and records how many requests were inside it at once: ``peak``."""
+
+    def __init__(self, then: Step) -> None:
+        self.then, self.now, self.peak = then, 0, 0
+        self.lock = threading.Lock()
+
+    def run(self, h: _Handler, req: RecordedRequest) -> None:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        try:
+            self.then.run(h, req)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
 def _as_step(step: Any) -> Step:
     if isinstance(step, Step):
         return step

@@ -8,13 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from batch_api_server import MISSING, REPLY_EN, REPLY_FR, BatchApiServer, failure, good_reply
-from openai_server import Step, delay, dynamic, reply
+from openai_server import Counted, Step, delay, dynamic, reply
 
 from drafter import check_reply
 from drafter.cli import main
@@ -159,30 +158,12 @@ def test_a_model_that_keeps_failing_gives_review_lines_not_a_crash(server, jsonl
     assert all(r["status"] == "review" and r["backend"] == "offline" and r["fallback"] for r in rows)
 
 
-class _Counted(Step):
-    """Answers after ``seconds`` and records how many requests were in flight at once."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds, self.now, self.peak = seconds, 0, 0
-        self.lock = threading.Lock()
-
-    def run(self, h, req) -> None:  # noqa: ANN001
-        with self.lock:
-            self.now += 1
-            self.peak = max(self.peak, self.now)
-        try:
-            delay(self.seconds, by_language(req)).run(h, req)
-        finally:
-            with self.lock:
-                self.now -= 1
-
-
 def test_concurrency_is_bounded_and_overlapping(server, tmp_path):
     n, latency, limit = 16, 0.25, 4
     src = write_jsonl(tmp_path / "in.jsonl",
                       [{"id": f"m{i}", "message": f"My order {50000 + i} has not arrived, where is it?"}
                        for i in range(n)])
-    server.default = counted = _Counted(latency)
+    server.default = counted = Counted(delay(latency, dynamic(by_language)))
     started = time.monotonic()
     assert main(["batch", str(src), "-o", str(tmp_path / "out.jsonl"), "--concurrency", str(limit)]) == 0
     elapsed = time.monotonic() - started

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..drafting import Drafter
@@ -35,10 +36,13 @@ def parse_verdict(text: str) -> dict[str, Any] | None:
     return scores
 
 
-async def judge_draft(drafter: Drafter, message: str, reply: str, language: str) -> dict[str, Any]:
+async def judge_draft(drafter: Drafter, message: str, reply: str, language: str, *,
+                      complete: Callable[..., Awaitable[Any]] | None = None) -> dict[str, Any]:
+    """The judge's scores for one reply, or ``{"error": ...}``. ``complete``: the call to use
+    (default ``drafter.acomplete``; an eval passes its ``DraftPool.complete``)."""
     content = drafter.prompts.render(f"judge/{language}.j2", message=message, reply=reply, language=language)
     try:
-        completion = await drafter.acomplete([{"role": "user", "content": content}])
+        completion = await (complete or drafter.acomplete)([{"role": "user", "content": content}])
     except ModelError as error:
         return {"error": error.message}
     verdict = parse_verdict(completion.text)

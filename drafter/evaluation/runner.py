@@ -1,5 +1,5 @@
 """Running the drafter over the cases: offline in-process, or through a model with bounded,
-async concurrency; each case ``repeat`` times."""
+async concurrency (a ``DraftPool``); each case ``repeat`` times."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..draft_pool import DraftPool
 from ..drafting import Drafter, DraftRequest
 from ..errors import DrafterError
 from .cases import EvalCase
@@ -71,19 +72,22 @@ def run_eval(cases: list[EvalCase], drafter: Drafter, *, repeat: int = 1, concur
 
 async def _run_async(cases: list[EvalCase], drafter: Drafter, repeat: int, concurrency: int, judge: bool,
                      bar: Progress) -> list[tuple[int, CaseScore]]:
-    gate = asyncio.Semaphore(max(1, concurrency))
+    jobs = [(sample, case) for sample in range(repeat) for case in cases]
+    scores: list[tuple[int, CaseScore] | None] = [None] * len(jobs)
 
-    async def one(sample: int, case: EvalCase) -> tuple[int, CaseScore]:
-        async with gate:
+    async with DraftPool(drafter, concurrency) as pool:
+        async def one(index: int) -> None:
+            sample, case = jobs[index]
             try:
-                result: Any = await drafter.adraft(_request(case), sample=sample)
+                result: Any = await pool.draft(_request(case), sample=sample)
             except DrafterError as error:
                 result = error
             score = _score(case, result)
             if judge and score.draft is not None:
-                score.judge = await judge_draft(drafter, case.message, score.draft.reply, score.draft.language)
-        bar.advance()
-        return sample, score
+                score.judge = await judge_draft(drafter, case.message, score.draft.reply, score.draft.language,
+                                                complete=pool.complete)
+            scores[index] = (sample, score)
+            bar.advance()
 
-    jobs = [one(sample, case) for sample in range(repeat) for case in cases]
-    return list(await asyncio.gather(*jobs))
+        await pool.map(range(len(jobs)), one)
+    return [s for s in scores if s is not None]
