@@ -361,6 +361,7 @@ def create_app(drafter: Drafter | None = None, *, token: str | None = None,
 
             await anyio.to_thread.run_sync(preload)
         yield
+        await drafter.aclose()    # the model connections of this worker's event loop
 
     app = FastAPI(title="drafter", version=__version__, lifespan=lifespan, redoc_url=None,
                   description="Calm, specific, safe replies to angry or insulting customer messages "
