@@ -219,7 +219,8 @@ def _personal_spans(text: str) -> tuple[list[tuple[int, int]], list[str]]:
     for m in _PHONE.finditer(text):
         digits = sum(c.isdigit() for c in m.group())
         plus = m.group().lstrip().startswith("+") or m.group().lstrip().startswith("0")
-        separated = len(re.findall(r"[ .-]", m.group().strip())) >= 2
+        separators = len(re.findall(r"[ .-]", m.group().strip()))
+        separated = separators >= 2 or (separators == 1 and digits >= 10)   # 07700 900814
         if 9 <= digits <= 15 and plus and separated and not any(s <= m.start() < e for s, e in spans):
             spans.append(m.span())
             found.append(m.group().strip())
