@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
@@ -296,9 +297,13 @@ _COMPANY_CUES = lazy_compile(r"\b(bande d[e']|tas d[e']|ramassis d[e']|bunch of|
                            r"vous tous|all of you|your company|votre (entreprise|societe|boite|banque|compagnie))\b")
 
 
-def _target(folded: str, match: Match, tokens: list[Token], is_profanity: bool) -> str:
-    before_tokens = [t for t in tokens if t.end <= match.start][-5:]
-    after_tokens = [t for t in tokens if t.start >= match.end][:2]
+def _target(folded: str, match: Match, tokens: list[Token], is_profanity: bool,
+            bounds: tuple[list[int], list[int]]) -> str:
+    """``bounds``: the tokens' start and end offsets (sorted), to find a match's neighbours by bisection."""
+    starts, ends = bounds
+    before = bisect_right(ends, match.start)             # tokens[:before] end at or before the match
+    after = bisect_left(starts, match.end)               # tokens[after:] start at or after its end
+    before_tokens, after_tokens = tokens[max(0, before - 5):before], tokens[after:after + 2]
     window_before = folded[max(0, match.start - 40):match.start]
     near = {t.folded for t in before_tokens}
     if near & _PRODUCT_WORDS or ({t.folded for t in after_tokens} & _PRODUCT_WORDS and not is_profanity):
@@ -343,8 +348,9 @@ def find_insults(text: str, tokens: list[Token] | None = None, words: TextWords 
             insults.append(m)
     profanity = [m for m in profanity_lexicon().find(text, tokens)
                  if not any(i.start < m.end and m.start < i.end for i in insults)]
-    found = [Insult(m.text, m.start, m.end, _target(folded, m, tokens, False)) for m in insults]
-    found += [Insult(m.text, m.start, m.end, _target(folded, m, tokens, True)) for m in profanity]
+    bounds = ([t.start for t in tokens], [t.end for t in tokens])
+    found = [Insult(m.text, m.start, m.end, _target(folded, m, tokens, False, bounds)) for m in insults]
+    found += [Insult(m.text, m.start, m.end, _target(folded, m, tokens, True, bounds)) for m in profanity]
     return tuple(sorted(found, key=lambda i: i.start))
 
 

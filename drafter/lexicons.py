@@ -122,12 +122,13 @@ class Lexicon:
             if entry and not any(h.start < run.end and run.start < h.end for h in hits):
                 hits.append(Match(run.text, run.start, run.end, entry))
         if self.exceptions and hits:
-            hits = [h for h in hits if not self._excepted(h, tokens)]
+            starts = [t.start for t in tokens]
+            hits = [h for h in hits if not self._excepted(h, tokens, starts)]
         return sorted(hits, key=lambda h: h.start)
 
-    def _excepted(self, hit: Match, tokens: list[Token]) -> bool:
+    def _excepted(self, hit: Match, tokens: list[Token], starts: list[int]) -> bool:
         # an exception phrase covering the hit starts at most (longest phrase - 1) tokens before it
-        first = bisect_right([t.start for t in tokens], hit.start) - 1
+        first = bisect_right(starts, hit.start) - 1
         longest = max(len(p) for p in self.exceptions)
         for i in range(max(0, first - longest + 1), first + 1):
             for phrase in self.exceptions:
