@@ -65,6 +65,18 @@ def main() -> None:
             check_reply(reply, analysis=analysis, lang=lang)
     per_check = (time.perf_counter() - started) / (rounds * len(prepared))
 
+    # the longest message drafter reads by default (DRAFTER_MAX_CHARS): the eval's long rants, end to end
+    from drafter.evaluation.cases import load_cases
+
+    rants = [c.message for c in load_cases(None) if c.category == "long_rant"]
+    long_text = "\n\n".join(rants * (20_000 // sum(map(len, rants)) + 1))[:20_000]
+    started = time.perf_counter()
+    long_analysis = analyze_message(long_text)
+    long_analyze = time.perf_counter() - started
+    started = time.perf_counter()
+    check_reply(long_text, analysis=long_analysis)
+    long_check = time.perf_counter() - started
+
     from openai_server import ScriptedOpenAIServer, reply
 
     with ScriptedOpenAIServer(default=reply(GOOD)) as server:
@@ -75,6 +87,8 @@ def main() -> None:
     print(f"offline draft, shell (process start included), median of 15: {offline_shell * 1000:.0f} ms")
     print(f"offline draft, in process: {in_process * 1000:.2f} ms per draft")
     print(f"check_reply: {per_check * 1000:.3f} ms per reply ({len(prepared)} labelled replies x {rounds})")
+    print(f"a 20,000-character message ({len(rants)} long rants from evals/cases, repeated): analyze "
+          f"{long_analyze * 1000:.0f} ms, check it as a reply {long_check * 1000:.0f} ms")
     print(f"model path, shell, server answering at once, median of 15: {model_shell * 1000:.0f} ms "
           "(the drafter's own time beyond the model's)")
 
