@@ -219,8 +219,7 @@ class Drafter:
 
     def render_messages(self, request: DraftRequest | str) -> list[dict[str, str]]:
         """The exact messages a first model call would send (``--dry-run``)."""
-        request, message, _ = self._prepare(request)
-        return self._loop(request, message).first_messages()
+        return self.begin(request).loop.first_messages()
 
     def _finish(self, loop: GuardLoop, outcome: GuardOutcome, started: float, notices: list[str],
                 usage: dict[str, int] | None) -> Draft:
