@@ -156,6 +156,11 @@ class ToneRuleSpec:
 # Before an echoed insult word, in the same sentence: the customer's words or view are reported ("you called
 # us clowns", "you feel we're thieves", "vous nous traitez d'escrocs") or denied ("we're not scammers").
 # Such a reply breaks echo_insult, not insult.
+_SELF_APPLIED = lazy_compile(
+    r"\b(?:je ne suis pas|je suis pas|nous ne sommes pas|on n'est pas|on est pas|i'?m not|i am not|we'?re not|"
+    r"we are not|we aren'?t|(?:our|nos|notre) \w+ (?:are not|aren'?t|is not|isn'?t|ne sont pas|n'est pas))"
+    r"(?:\W+\w+){0,3}\W*$")
+_CONCESSION_AFTER = lazy_compile(r"^\W{0,3}(?:maybe|perhaps|possibly|peut-etre|sans doute|admettons|soit)\b")
 _REPORTING = lazy_compile(
     r"\b(trait\w*|qualifi\w*|call\w*|term\w*|describ\w*|said|says?|saying|dites|disiez|ecri\w*|wrote|written|parl\w*|"
     r"mot|mots|word|words|propos|remarks?|comments?|using|employ\w*|utilis\w*|feel\w*|felt|think\w*|thought|believ\w*|"
@@ -226,8 +231,12 @@ def rule_insult(reply: Reply) -> list[Violation]:
         before = reply.folded[max(0, start - 80):start]
         cut = _SENTENCE_START.search(before)
         before = before[cut.start() + 1:] if cut else before
-        if any(s < end and start < e for s, e in echoed) and _REPORTING.search(before):
-            continue  # "vous nous traitez d'escrocs": an echo (echo_insult), not an insult of ours
+        if any(s < end and start < e for s, e in echoed) and (
+                _REPORTING.search(before) or _SELF_APPLIED.search(before)
+                or (not before.strip() and _CONCESSION_AFTER.search(reply.folded[end:end + 20]))):
+            # "vous nous traitez d'escrocs", "je ne suis pas un bot débile", "Useless, maybe, but quick": the
+            # customer's word quoted, denied or conceded (echo_insult), not an insult of ours
+            continue
         found.append(_violation(_INSULT, f"insulting or demeaning words: \"{text}\"; remove them", reply, start, end))
     return found
 
@@ -323,7 +332,9 @@ _TU_WORDS = {"tu", "toi", "te", "ta", "tes", "ton", "tien", "tienne", "tiens", "
 _TON_NOUN_BEFORE = {"un", "le", "ce", "du", "meme", "quel", "votre", "notre", "leur", "bon", "mauvais", "son",
                     "cet", "d", "au", "autre"}
 _TON_NOUN_AFTER = lazy_compile(r"^\s*(courtois|calme|respectueux|cordial|poli|agressif|employe|utilise|correct|serein|"
-                             r"plus|sec|froid|neutre|apaise|vif|monte|eleve|de la|de voix|des echanges|sur)")
+                             r"plus|sec|froid|neutre|apaise|vif|monte|eleve|de la|de voix|des echanges|sur|empathique|formel|"
+                             r"chaleureux|professionnel|bienveillant|amical|rassurant|ferme|pose|doux|ironique|familier|"
+                             r"condescendant|adapte|approprie|juste|trop)")
 _CLITICS = frozenset({"vous", "nous", "le", "la", "les", "l", "en", "y", "lui", "leur", "me", "m"})
 
 
