@@ -27,6 +27,7 @@ for long texts, which go to a worker thread so that one large request does not s
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import os
@@ -318,8 +319,32 @@ class _RequestGate:
         return scheme.lower() == b"bearer" and hmac.compare_digest(b"Bearer " + value.strip(), self.expected)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _drain(receive)
         await error_response(413, "body_too_large", f"the body is over the limit of {self.max_body} bytes",
                              {"Connection": "close"})(scope, receive, send)
+
+
+DRAIN_BYTES, DRAIN_SECONDS = 16 * 1024 * 1024, 2.0
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and drop the rest of a refused body (up to ``DRAIN_BYTES`` or ``DRAIN_SECONDS``) before the
+    413 goes out. Closing a connection with unread data makes the kernel reset it, and a client still
+    sending then loses the response: it sees "connection reset" instead of the 413."""
+    async def rest() -> None:
+        left = DRAIN_BYTES
+        while left > 0:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            left -= len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+    try:
+        await asyncio.wait_for(rest(), DRAIN_SECONDS)
+    except TimeoutError:
+        pass
 
 
 # -- the app -------------------------------------------------------------------------------------------

@@ -157,8 +157,8 @@ class ToneRuleSpec:
 # us clowns", "you feel we're thieves", "vous nous traitez d'escrocs") or denied ("we're not scammers").
 # Such a reply breaks echo_insult, not insult.
 _SELF_APPLIED = lazy_compile(
-    r"\b(?:je ne suis pas|je suis pas|nous ne sommes pas|on n'est pas|on est pas|i'?m not|i am not|we'?re not|"
-    r"we are not|we aren'?t|(?:our|nos|notre) \w+ (?:are not|aren'?t|is not|isn'?t|ne sont pas|n'est pas))"
+    r"\b(?:je ne suis (?:pas|ni)|je suis pas|nous ne sommes (?:pas|ni)|on n'est (?:pas|ni)|on est pas|i'?m not|i am not|we'?re not|"
+    r"we are not|we aren'?t|we'?re neither|we are neither|(?:our|nos|notre) \w+ (?:are not|aren'?t|is not|isn'?t|ne sont (?:pas|ni)|n'est (?:pas|ni)))"
     r"(?:\W+\w+){0,3}\W*$")
 _CONCESSION_AFTER = lazy_compile(r"^\W{0,3}(?:maybe|perhaps|possibly|peut-etre|sans doute|admettons|soit)\b")
 _REPORTING = lazy_compile(

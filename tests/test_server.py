@@ -388,6 +388,14 @@ def test_real_uvicorn_server_end_to_end():
         assert code == 200 and {"/v1/draft", "/v1/check", "/v1/analyze", "/healthz"} <= set(doc["paths"])
 
 
+def test_a_big_refused_body_still_gets_its_413():
+    # 3 MB of chunks against a 1,000-byte limit: the server reads and drops the rest before answering;
+    # closing on unread data would reset the connection while the client is still sending
+    with uvicorn_thread(offline_app(max_body=1_000)) as port:
+        status_line, data = raw_chunked_post(port, "/v1/analyze", [b'{"text": "', *[b"x" * 65536] * 48, b'"}'])
+    assert " 413 " in status_line and data["error"]["type"] == "body_too_large"
+
+
 def test_concurrent_drafts_overlap_on_the_model_path(model_env):
     n, wait = 8, 0.5
     arrivals: list[float] = []
