@@ -17,7 +17,7 @@ from importlib import resources
 from .analysis import Analysis, fact_variants, find_insults
 from .constants import LENGTH_BOUNDS
 from .context import Context
-from .language import language_scores
+from .language import foreign_sentences, language_scores
 from .lexicons import load_lexicon, load_words
 from .tokens import Token, fold, fold_text, tokenize
 from .wordregex import TextWords, WordRegex, _cached_first_words, lazy_compile, save_index
@@ -411,7 +411,10 @@ def rule_language(reply: Reply) -> list[Violation]:
     if other >= 3 and other > 1.5 * expected:
         return [_violation(_LANGUAGE, f"not written in {_LANGUAGE_NAMES[reply.language]}, the customer's language",
                            reply, 0, min(len(reply.text), 60))]
-    return []
+    # a sentence in another language: a pasted macro, a model that switched, a reply in German or Spanish
+    return [_violation(_LANGUAGE, f"a sentence not in {_LANGUAGE_NAMES[reply.language]}, the customer's language "
+                       f"(\"{reply.text[start:end].strip()[:60]}\")", reply, start, end)
+            for start, end in foreign_sentences(reply.text, reply.language, reply.folded)[:1]]
 
 
 _OVERPROMISE = ToneRuleSpec("overpromise", HARD)
