@@ -382,10 +382,16 @@ def has_injection(folded: str, words: TextWords | None = None) -> bool:
 
 
 def find_topic(folded: str) -> str:
+    """The customer's main problem. "support" (nobody answers, on hold for an hour) is what angry
+    messages add to a problem more often than the problem itself: it wins only when no other topic
+    has any evidence."""
     scores = {topic: 3 * sum(len(p.findall(folded)) for p in strong) + sum(len(p.findall(folded)) for p in weak)
               for topic, (strong, weak) in _patterns()["topics"].items()}
-    best = max(scores, key=lambda t: scores[t])
-    return best if scores[best] else "other"
+    problems = {t: v for t, v in scores.items() if t != "support"}
+    best = max(problems, key=lambda t: problems[t])
+    if problems[best]:
+        return best
+    return "support" if scores.get("support") else "other"
 
 
 def _anger(folded: str, text: str, insults: tuple[Insult, ...], shouting: bool, threats: tuple[str, ...]) -> int:

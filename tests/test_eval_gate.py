@@ -7,7 +7,7 @@ from drafter.evaluation.report import render_text, summarize
 from drafter.evaluation.runner import run_eval
 
 MIN_SOFT_PASS = 0.95     # README: "Evals"
-MIN_CASE_PASS = 0.55     # README: "Evals" (a ratchet: raise it as topic detection improves)
+MIN_CASE_PASS = 0.58     # README: "Evals" (a ratchet: raise it as topic detection improves)
 
 
 def test_offline_eval_gate():
