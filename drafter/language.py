@@ -82,5 +82,6 @@ def foreign_sentences(text: str, expected: str, folded: str | None = None) -> li
         mine = sum(w in mine_words for w in words)
         other = sum(w in other_words for w in words)
         if mine == 0 or (other >= 4 and other > 2 * mine):
-            found.append(m.span())
+            start = m.start() + len(m.group()) - len(m.group().lstrip())
+            found.append((start, m.end()))
     return found

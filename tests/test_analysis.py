@@ -1,7 +1,7 @@
 import pytest
 
 from drafter import analyze_message
-from drafter.language import detect_language
+from drafter.language import detect_language, foreign_sentences
 from drafter.tokens import fold
 
 
@@ -20,6 +20,26 @@ def test_language_on_short_texts(text, lang):
 def test_no_language_in_emoji_only():
     assert detect_language("🤬🤬🤬")[0] is None
     assert analyze_message("🤬🤬🤬", default_language="fr").language == "fr"
+
+
+FR_WITH_MACRO = ("Bonjour, je comprends votre agacement pour la commande 48213. Our team is working hard to ship "
+                 "your order as soon as possible. Je relance le transporteur aujourd'hui.")
+
+
+@pytest.mark.parametrize("reply,expected,flagged", [
+    (FR_WITH_MACRO, "fr", "Our team is working hard to ship your order as soon as possible."),
+    ("Sehr geehrte Kundin, es tut uns leid, dass Sie seit drei Wochen auf die Erstattung warten. Ich habe Ihre "
+     "Rücksendung geprüft.", "en", "Sehr geehrte Kundin, es tut uns leid, dass Sie seit drei Wochen auf die Erstattung "
+     "warten."),
+    # quoted text in the other language is the customer's screen, not our reply; short lines say too little
+    ("Bonjour, l'application affiche « The server encountered an internal error and could not complete your "
+     "request. » depuis lundi. Je transmets la capture à l'équipe technique aujourd'hui.", "fr", None),
+    ("Cordialement, Léa. Thanks!", "fr", None),
+    ("I'm sorry about order 48213; I'm chasing the courier today and will write as soon as I hear back.", "en", None),
+])
+def test_a_sentence_in_another_language_is_found(reply, expected, flagged):
+    spans = foreign_sentences(reply, expected)
+    assert [reply[s:e] for s, e in spans][:1] == ([flagged] if flagged else [])
 
 
 @pytest.mark.parametrize("word,folded", [("C0NNARD", "connard"), ("1d10t", "idiot"), ("Incompétents", "incompetents"),
