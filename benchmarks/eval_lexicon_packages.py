@@ -4,7 +4,7 @@ Needs the candidates in a scratch environment (they are not drafter dependencies
     python3 -m venv /tmp/lexeval && /tmp/lexeval/bin/pip install better-profanity alt-profanity-check
     /tmp/lexeval/bin/python benchmarks/eval_lexicon_packages.py
 Scores each package's "contains profanity" against the `insult` labels of evals/replies and
-evals/holdout, per language, with its time per reply.
+evals/holdout/*, per language, with its time per reply.
 """
 
 import glob
@@ -17,7 +17,7 @@ from profanity_check import predict_prob
 
 ROOT = Path(__file__).resolve().parent.parent
 items = []
-for pattern in ("evals/replies/*.toml", "evals/holdout/*.toml"):
+for pattern in ("evals/replies/*.toml", "evals/holdout/*/*.toml"):
     for path in sorted(glob.glob(str(ROOT / pattern))):
         items += tomllib.loads(Path(path).read_text(encoding="utf-8"))["replies"]
 profanity.load_censor_words()
