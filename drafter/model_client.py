@@ -218,15 +218,18 @@ class ModelClient:
         self._async_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
+    def _client_options(self) -> dict[str, Any]:
+        """The SDK clients' settings: drafter's own retry layer (tenacity) and deadline, so no SDK retries."""
+        return {"api_key": self.settings.effective_api_key, "base_url": self.settings.base_url, "max_retries": 0,
+                "timeout": self.settings.timeout}
+
     @property
     def _client(self) -> Any:
         """The blocking ``OpenAI`` client, made on first use (~40 ms: its TLS context); async paths never
         need it."""
         with self._lock:
             if self._sync_client is None:
-                self._sync_client = self._openai.OpenAI(api_key=self.settings.effective_api_key,
-                                                        base_url=self.settings.base_url, max_retries=0,
-                                                        timeout=self.settings.timeout)
+                self._sync_client = self._openai.OpenAI(**self._client_options())
             return self._sync_client
 
     def _params(self, messages: Messages, stream: bool, deadline: Deadline) -> dict[str, Any]:
@@ -322,9 +325,7 @@ class ModelClient:
         with self._lock:
             client = self._async_clients.get(loop)
             if client is None:
-                client = self._async_clients[loop] = self._openai.AsyncOpenAI(
-                    api_key=self.settings.effective_api_key, base_url=self.settings.base_url, max_retries=0,
-                    timeout=self.settings.timeout)
+                client = self._async_clients[loop] = self._openai.AsyncOpenAI(**self._client_options())
             return client
 
     async def aclose(self) -> None:
